@@ -1,0 +1,3 @@
+from fer_core.cli.app import main
+
+main()

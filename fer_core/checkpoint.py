@@ -1,0 +1,118 @@
+"""Checkpoints: safetensors weights plus JSON metadata, both in the file's header and in a sidecar.
+
+The metadata holds everything predict needs to rebuild and feed the model (plugin name and
+options, classes, input size, preprocessing) and everything a reader needs to trust it
+(command, seed, data protocol, validation metrics, versions). Pickles are never loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fer_core import atomic
+from fer_core.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+FORMAT = "fer-checkpoint"
+FORMAT_VERSION = 1
+WEIGHTS_SUFFIX = ".safetensors"
+SIDECAR_SUFFIX = ".json"
+REQUIRED_KEYS = ("model", "classes", "in_channels", "input_size", "preprocessing")
+PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".h5", ".hdf5"}
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
+    """Write ``<stem>.safetensors`` and ``<stem>.json`` atomically; return the weights path."""
+    from safetensors.torch import save_model
+
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise ValueError(f"checkpoint metadata lacks {missing}")
+    weights = _weights_path_for_writing(Path(path))
+    full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
+    text = json.dumps(full_meta, default=atomic._json_default)
+    atomic.write_with(weights, lambda tmp: save_model(model, str(tmp), metadata={"fer": text}))
+    atomic.write_json(weights.with_suffix(SIDECAR_SUFFIX), full_meta)
+    return weights
+
+
+def _weights_path_for_writing(path: Path) -> Path:
+    if path.suffix == WEIGHTS_SUFFIX:
+        return path
+    if path.suffix == SIDECAR_SUFFIX:
+        return path.with_suffix(WEIGHTS_SUFFIX)
+    return path.with_name(path.name + WEIGHTS_SUFFIX)
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """Accept ``x.safetensors``, ``x.json``, the stem ``x`` or a folder holding one checkpoint."""
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(path.glob(f"*{WEIGHTS_SUFFIX}"))
+        preferred = [p for p in found if p.stem in ("best", "model")]
+        if len(found) == 1 or preferred:
+            return (preferred or found)[0]
+        if not found:
+            raise CheckpointError(f"{path}: no *.safetensors checkpoint in this folder")
+        raise CheckpointError(f"{path}: several checkpoints here ({', '.join(p.name for p in found)}); name one")
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(f"{path}: refusing to load a pickle-based file; fer loads only .safetensors checkpoints with fer metadata")
+    if path.suffix == SIDECAR_SUFFIX:
+        path = path.with_suffix(WEIGHTS_SUFFIX)
+    elif path.suffix != WEIGHTS_SUFFIX:
+        path = path.with_name(path.name + WEIGHTS_SUFFIX)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Read the fer metadata from a safetensors header without touching the weights."""
+    weights = resolve_checkpoint(path)
+    with open(weights, "rb") as handle:
+        head = handle.read(8)
+        if len(head) != 8:
+            raise CheckpointError(f"{weights}: not a safetensors file (too short)")
+        (length,) = struct.unpack("<Q", head)
+        if length <= 1 or length > 100_000_000:
+            raise CheckpointError(f"{weights}: not a safetensors file (bad header length); fer never unpickles files")
+        raw = handle.read(length)
+    try:
+        header = json.loads(raw)
+        meta = json.loads(header["__metadata__"]["fer"])
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"{weights}: not a fer checkpoint (no fer metadata in the safetensors header)") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{weights}: not a fer checkpoint (format {meta.get('format')!r})")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(f"{weights}: written by a newer fer (format {meta['format_version']}); upgrade fer-core")
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        raise CheckpointError(f"{weights}: fer metadata lacks {', '.join(missing)}")
+    return meta
+
+
+def build_model(meta: dict[str, Any]) -> nn.Module:
+    from fer_core.registry import get_registry
+
+    plugin = get_registry().create("models", meta["model"], **meta.get("model_options", {}))
+    return plugin.build(num_classes=len(meta["classes"]), in_channels=int(meta["in_channels"]), input_size=int(meta["input_size"]))
+
+
+def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model through its plugin and load the weights; returns (model in eval mode, metadata)."""
+    from safetensors.torch import load_model
+
+    weights = resolve_checkpoint(path)
+    meta = read_metadata(weights)
+    model = build_model(meta)
+    try:
+        load_model(model, str(weights), strict=True)
+    except Exception as exc:
+        raise CheckpointError(f"{weights}: weights do not fit model '{meta['model']}': {str(exc).splitlines()[0]}") from None
+    return model.eval(), meta

@@ -1,0 +1,60 @@
+"""The `fer` command line: a thin layer over library functions."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+from rich.markup import escape
+
+from fer_core import __version__
+from fer_core.cli.console import err
+from fer_core.errors import FerError
+
+app = typer.Typer(
+    name="fer",
+    help="fer: a facial-expression-recognition model zoo. Train, benchmark and use emotion classifiers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Each module defines `register(app)`; its heavy imports happen inside the command bodies.
+COMMAND_MODULES = [
+    "fer_core.cli.list_cmd",
+    "fer_core.cli.plugin_cmd",
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fer-core {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    pass
+
+
+for _module in COMMAND_MODULES:
+    import_module(_module).register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except FerError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]; finished results are kept")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+
+import typer
+
+from fer_core.cli.console import out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("list")
+    def list_plugins(
+        kind: str = typer.Argument("all", help="models, balancers, augmenters, datasets, detectors or all."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+        params: bool = typer.Option(True, "--params/--no-params", help="Count model parameters (builds each model on the meta device)."),
+    ) -> None:
+        """List installed plugins with their distribution, version and health."""
+        from fer_core.errors import UsageError
+        from fer_core.listing import describe_plugins
+        from fer_core.registry import GROUPS
+
+        if kind != "all" and kind not in GROUPS:
+            raise UsageError(f"unknown kind '{kind}'; choose from all, {', '.join(GROUPS)}")
+        rows = describe_plugins(None if kind == "all" else [kind], params=params)
+        if as_json:
+            out.print_json(json.dumps(rows))
+            return
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title="fer plugins", header_style="bold")
+        for column in ("kind", "name", "distribution", "version", "params", "status", "description"):
+            table.add_column(column, justify="right" if column == "params" else "left", overflow="fold")
+        for row in rows:
+            status = "[green]ok[/]" if row["status"] == "ok" else f"[red]{row['status']}[/]: {escape(row['error'])}"
+            params_text = f"{row['params']:,}" if row["params"] else ""
+            table.add_row(row["kind"], row["name"], row["distribution"], row["version"], params_text, status, row["description"])
+        out.print(table)
