@@ -1,0 +1,132 @@
+"""Batched inference with optional test-time augmentation, and metrics for a checkpoint on a dataset split."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fer_core.api import Split
+from fer_core.errors import DataError, UsageError
+from fer_core.preprocess import Preprocessing, conform_images, to_tensor
+from fer_core.training.metrics import classification_metrics
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+TTA_MODES = ("none", "flip", "tencrop")
+TENCROP_FRACTION = 0.9
+
+
+def predict_logits(
+    model: nn.Module,
+    images_uint8: np.ndarray,
+    prep: Preprocessing,
+    *,
+    batch_size: int = 256,
+    tta: str = "none",
+    channels_last: bool = False,
+) -> np.ndarray:
+    """Logits (N, classes) of ``model`` in eval mode; TTA averages the logits of the augmented views."""
+    import torch
+
+    if tta not in TTA_MODES:
+        raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
+    images = conform_images(images_uint8, prep.channels, prep.size)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    was_training = model.training
+    model.eval()
+    chunks = []
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                x = to_tensor(images[start : start + batch_size], prep)
+                views = _tta_views(x, tta)
+                logits = sum(model(v.contiguous(memory_format=memory_format)).float() for v in views) / len(views)
+                chunks.append(logits.numpy())
+    finally:
+        model.train(was_training)
+    if not chunks:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(chunks)
+
+
+def _tta_views(x: torch.Tensor, tta: str) -> list[torch.Tensor]:
+    import torch.nn.functional as F
+    from torchvision.transforms.v2.functional import ten_crop
+
+    if tta == "none":
+        return [x]
+    if tta == "flip":
+        return [x, x.flip(-1)]
+    size = x.shape[-1]
+    crop = round(size * TENCROP_FRACTION)
+    return [F.interpolate(view, size=(size, size), mode="bilinear", align_corners=False) for view in ten_crop(x, [crop, crop])]
+
+
+def evaluate(model: nn.Module, meta: dict[str, Any], split: Split, *, tta: str = "none", mask: np.ndarray | None = None) -> dict[str, Any]:
+    """Metrics of ``model`` (rebuilt from checkpoint ``meta``) on ``split``, optionally on the ``mask``-selected images only."""
+    import torch
+    import torch.nn.functional as F
+
+    images, labels = split.images, split.labels
+    if mask is not None:
+        images, labels = images[mask], labels[mask]
+    if len(labels) == 0:
+        raise DataError("nothing to evaluate: the split (after exclusions) is empty")
+    prep = Preprocessing.from_dict(meta["preprocessing"])
+    channels_last = bool(meta.get("config", {}).get("channels_last", False))
+    logits = predict_logits(model, images, prep, tta=tta, channels_last=channels_last)
+    metrics = classification_metrics(labels, logits.argmax(axis=1), meta["classes"])
+    metrics["loss"] = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels.astype(np.int64))))
+    metrics["tta"] = tta
+    return metrics
+
+
+def train_duplicate_mask(train: Split, split: Split) -> np.ndarray:
+    """True for each image of ``split`` that has no pixel-identical copy in ``train``."""
+    seen = {hashlib.blake2b(image.tobytes(), digest_size=16).digest() for image in train.images}
+    return np.array([hashlib.blake2b(image.tobytes(), digest_size=16).digest() not in seen for image in split.images], dtype=bool)
+
+
+def evaluate_checkpoint(
+    checkpoint: Path | str,
+    data: str,
+    *,
+    split: str = "val",
+    tta: str = "none",
+    exclude_train_duplicates: bool = False,
+) -> dict[str, Any]:
+    """Load a fer checkpoint and a dataset (anything ``load_dataset`` takes) and measure one split."""
+    from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
+    from fer_core.data.loading import load_dataset
+
+    if tta not in TTA_MODES:
+        raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
+    weights = resolve_checkpoint(checkpoint)
+    model, meta = load_checkpoint(weights)
+    dataset = load_dataset(data)
+    if tuple(dataset.classes) != tuple(meta["classes"]):
+        raise DataError(f"dataset classes {list(dataset.classes)} differ from the checkpoint's {list(meta['classes'])}")
+    if split not in dataset.splits:
+        raise UsageError(f"dataset '{dataset.name}' has no '{split}' split; it has {', '.join(dataset.splits)}")
+    target = dataset.splits[split]
+    mask = None
+    if exclude_train_duplicates:
+        if split == "train":
+            raise UsageError("--exclude-train-duplicates makes no sense on the train split")
+        mask = train_duplicate_mask(dataset.splits["train"], target)
+    metrics = evaluate(model, meta, target, tta=tta, mask=mask)
+    return {
+        "checkpoint": str(weights),
+        "model": meta["model"],
+        "data": dataset.name,
+        "protocol": dataset.protocol,
+        "synthetic": dataset.synthetic,
+        "split": split,
+        "excluded_train_duplicates": 0 if mask is None else int((~mask).sum()),
+        **metrics,
+    }

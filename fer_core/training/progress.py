@@ -1,0 +1,55 @@
+"""What a training run shows on stderr: a rich progress bar per epoch and one summary line after it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class EpochProgress:
+    """Shows nothing when ``quiet``."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.console = Console(stderr=True, soft_wrap=True)
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def message(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, highlight=False)
+
+    def start(self, epoch: int, epochs: int, batches: int) -> None:
+        if self.quiet:
+            return
+        self._progress = Progress(
+            TextColumn(f"epoch {epoch}/{epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.3f}  macro-F1 {task.fields[f1]:.3f}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("train", total=batches, loss=0.0, acc=0.0, f1=0.0)
+
+    def advance(self, loss: float, acc: float, f1: float) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, loss=loss, acc=acc, f1=f1)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def epoch_done(self, row: dict[str, Any], improved: bool) -> None:
+        mark = " [green]*best*[/]" if improved else ""
+        self.message(
+            f"epoch {row['epoch']:>3}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} macro-F1 {row['train_macro_f1']:.3f}"
+            f"  |  val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f} macro-F1 {row['val_macro_f1']:.3f}"
+            f"  |  lr {row['lr']:.2e}  {row['seconds']:.1f}s{mark}"
+        )
