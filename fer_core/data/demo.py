@@ -41,7 +41,7 @@ _EXPRESSIONS: dict[str, tuple[float, ...]] = {
     "surprise": (0.0, 1.0, 0.7, 0.0, 1.0, 0.0, 1.55, 0.0),
     "neutral": tuple(_NEUTRAL.tolist()),
 }
-_PARAM_JITTER = np.array([0.22, 0.12, 0.1, 0.25, 0.25, 0.25, 0.15, 0.2], np.float32)
+_PARAM_JITTER = np.array([0.18, 0.1, 0.08, 0.2, 0.2, 0.2, 0.12, 0.15], np.float32)
 _CANVAS = 96  # faces are drawn at 2x and downsampled, which anti-aliases them
 _SPLIT_STREAMS = {"train": 0, "val": 1, "test": 2}
 
@@ -71,7 +71,7 @@ def render_faces(labels: np.ndarray, rng: np.random.Generator, size: int = 48) -
 
     n = len(labels)
     table = np.stack([np.array(_EXPRESSIONS[c], np.float32) for c in CANONICAL])
-    strength = rng.uniform(0.3, 1.0, size=(n, 1)).astype(np.float32)
+    strength = rng.uniform(0.45, 1.0, size=(n, 1)).astype(np.float32)
     params = _NEUTRAL + strength * (table[labels] - _NEUTRAL)
     params += rng.normal(0.0, 1.0, size=params.shape).astype(np.float32) * _PARAM_JITTER
     out = np.empty((n, size, size), np.uint8)
@@ -108,11 +108,11 @@ def _draw_face(canvas: np.ndarray, p: np.ndarray, rng: np.random.Generator) -> N
         cv2.ellipse(canvas, centre, _pt(eye_w, eye_h), 0, 0, 360, min(255, skin + 40), -1, cv2.LINE_AA, shift=4)
         cv2.circle(canvas, centre, max(1, round(min(eye_h, 0.08 * ax) * 16)), ink, -1, cv2.LINE_AA, shift=4)
 
-    brow_y = eye_y - 0.14 * ay - 4.0 * brow_raise
+    brow_y = eye_y - 0.14 * ay - 6.0 * brow_raise
     for side in (-1, 1):
-        inner = (cx + side * 0.14 * ax, brow_y - 4.0 * brow_slant)
-        outer = (cx + side * 0.58 * ax, brow_y + 1.5 * brow_slant)
-        cv2.line(canvas, _pt(*inner), _pt(*outer), ink, 3, cv2.LINE_AA, shift=4)
+        inner = (cx + side * 0.14 * ax, brow_y - 5.0 * brow_slant)
+        outer = (cx + side * 0.58 * ax, brow_y + 2.0 * brow_slant)
+        cv2.line(canvas, _pt(*inner), _pt(*outer), ink, 4, cv2.LINE_AA, shift=4)
 
     cv2.line(canvas, _pt(cx, eye_y + 4), _pt(cx + rng.normal(0, 1), cy + 0.22 * ay), max(0, skin - 45), 2, cv2.LINE_AA, shift=4)
     if wrinkle > 0.35:
@@ -123,14 +123,14 @@ def _draw_face(canvas: np.ndarray, p: np.ndarray, rng: np.random.Generator) -> N
     mouth_y = cy + 0.47 * ay + rng.normal(0, 1.0)
     half = 0.34 * ax * float(np.clip(width, 0.4, 1.6))
     xs = np.linspace(-1.0, 1.0, 11)
-    upper = mouth_y - 7.0 * curve * xs**2 + 4.0 * asym * xs
-    lower = upper + max(0.0, mouth_open) * 11.0 * (1.0 - xs**2)
+    upper = mouth_y - 10.0 * curve * xs**2 + 5.0 * asym * xs
+    lower = upper + max(0.0, mouth_open) * 14.0 * (1.0 - xs**2)
     points_x = cx + half * xs
     top = np.stack([points_x, upper], 1)
     if mouth_open > 0.08:
         polygon = np.concatenate([top, np.stack([points_x, lower], 1)[::-1]])
         cv2.fillPoly(canvas, [np.round(polygon * 16).astype(np.int32)], ink, cv2.LINE_AA, shift=4)
-    cv2.polylines(canvas, [np.round(top * 16).astype(np.int32)], False, ink, 3, cv2.LINE_AA, shift=4)
+    cv2.polylines(canvas, [np.round(top * 16).astype(np.int32)], False, ink, 4, cv2.LINE_AA, shift=4)
 
     if rng.random() < 0.12:  # an occluder: a hand, a microphone, a scarf
         x0, y0 = rng.uniform(0, 80, size=2)
@@ -141,7 +141,7 @@ def _draw_face(canvas: np.ndarray, p: np.ndarray, rng: np.random.Generator) -> N
 def _pose(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     import cv2
 
-    angle = rng.uniform(-14, 14)
+    angle = rng.uniform(-10, 10)
     scale = rng.uniform(0.88, 1.12)
     matrix = cv2.getRotationMatrix2D((_CANVAS / 2, _CANVAS / 2), angle, scale)
     matrix[:, 2] += rng.normal(0, 3.0, size=2)
@@ -157,7 +157,7 @@ def _lighting_and_noise(images: np.ndarray, rng: np.random.Generator) -> np.ndar
     x = images.astype(np.float32)
     x *= rng.uniform(0.55, 1.15, size=(n, 1, 1)).astype(np.float32)
     x += (rng.uniform(-45, 45, size=(n, 1, 1)) * ramp).astype(np.float32)
-    x += rng.normal(0, 1, size=x.shape).astype(np.float32) * rng.uniform(2, 16, size=(n, 1, 1)).astype(np.float32)
+    x += rng.normal(0, 1, size=x.shape).astype(np.float32) * rng.uniform(2, 12, size=(n, 1, 1)).astype(np.float32)
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
