@@ -43,6 +43,7 @@ _EXPRESSIONS: dict[str, tuple[float, ...]] = {
 }
 _PARAM_JITTER = np.array([0.18, 0.1, 0.08, 0.2, 0.2, 0.2, 0.12, 0.15], np.float32)
 _CANVAS = 96  # faces are drawn at 2x and downsampled, which anti-aliases them
+_MOUTH_X = np.linspace(-1.0, 1.0, 11)
 _SPLIT_STREAMS = {"train": 0, "val": 1, "test": 2}
 
 
@@ -73,33 +74,36 @@ def render_faces(labels: np.ndarray, rng: np.random.Generator, size: int = 48) -
     table = np.stack([np.array(_EXPRESSIONS[c], np.float32) for c in CANONICAL])
     strength = rng.uniform(0.45, 1.0, size=(n, 1)).astype(np.float32)
     params = _NEUTRAL + strength * (table[labels] - _NEUTRAL)
-    params += rng.normal(0.0, 1.0, size=params.shape).astype(np.float32) * _PARAM_JITTER
+    params += rng.standard_normal(size=params.shape, dtype=np.float32) * _PARAM_JITTER
+    # All per-image randomness is drawn up front: one uniform and one normal row per face.
+    uniform = rng.random((n, 17)).tolist()
+    normal = rng.standard_normal((n, 7)).tolist()
     out = np.empty((n, size, size), np.uint8)
     canvas = np.empty((_CANVAS, _CANVAS), np.uint8)
-    for i in range(n):
-        _draw_face(canvas, params[i], rng)
-        out[i] = cv2.resize(_pose(canvas, rng), (size, size), interpolation=cv2.INTER_AREA)
+    for i, p in enumerate(params.tolist()):
+        _draw_face(canvas, p, uniform[i], normal[i])
+        out[i] = cv2.resize(_pose(canvas, uniform[i], normal[i]), (size, size), interpolation=cv2.INTER_AREA)
     return _lighting_and_noise(out, rng)
 
 
-def _draw_face(canvas: np.ndarray, p: np.ndarray, rng: np.random.Generator) -> None:
+def _draw_face(canvas: np.ndarray, p: list[float], u: list[float], z: list[float]) -> None:
     import cv2
 
-    curve, mouth_open, width, asym, brow_raise, brow_slant, eye_open, wrinkle = (float(v) for v in p)
-    background = int(rng.integers(30, 200))
-    skin = int(np.clip(background + rng.choice([-1, 1]) * rng.integers(50, 110), 95, 235))
-    ink = int(max(0, skin - rng.integers(75, 150)))
+    curve, mouth_open, width, asym, brow_raise, brow_slant, eye_open, wrinkle = p
+    background = int(30 + 170 * u[0])
+    skin = min(235, max(95, background + (1 if u[1] < 0.5 else -1) * int(50 + 60 * u[2])))
+    ink = max(0, skin - int(75 + 75 * u[3]))
     canvas.fill(background)
-    cx = 48 + rng.normal(0, 2.0)
-    cy = 50 + rng.normal(0, 2.0)
-    ax = rng.uniform(27, 34)
-    ay = rng.uniform(34, 42)
+    cx = 48 + 2.0 * z[0]
+    cy = 50 + 2.0 * z[1]
+    ax = 27 + 7 * u[4]
+    ay = 34 + 8 * u[5]
     cv2.ellipse(canvas, _pt(cx, cy), _pt(ax, ay), 0, 0, 360, skin, -1, cv2.LINE_AA, shift=4)
-    if rng.random() < 0.5:  # hair
-        hair = int(rng.integers(0, 90))
+    if u[6] < 0.5:  # hair
+        hair = int(90 * u[7])
         cv2.ellipse(canvas, _pt(cx, cy - ay * 0.55), _pt(ax * 1.05, ay * 0.5), 0, 180, 360, hair, -1, cv2.LINE_AA, shift=4)
 
-    eye_y = cy - 0.15 * ay + rng.normal(0, 1.0)
+    eye_y = cy - 0.15 * ay + z[2]
     eye_dx = 0.36 * ax
     eye_w = 0.15 * ax
     eye_h = max(0.8, 0.08 * ay * eye_open)
@@ -114,39 +118,37 @@ def _draw_face(canvas: np.ndarray, p: np.ndarray, rng: np.random.Generator) -> N
         outer = (cx + side * 0.58 * ax, brow_y + 2.0 * brow_slant)
         cv2.line(canvas, _pt(*inner), _pt(*outer), ink, 4, cv2.LINE_AA, shift=4)
 
-    cv2.line(canvas, _pt(cx, eye_y + 4), _pt(cx + rng.normal(0, 1), cy + 0.22 * ay), max(0, skin - 45), 2, cv2.LINE_AA, shift=4)
+    cv2.line(canvas, _pt(cx, eye_y + 4), _pt(cx + z[3], cy + 0.22 * ay), max(0, skin - 45), 2, cv2.LINE_AA, shift=4)
     if wrinkle > 0.35:
         for side in (-1, 1):
             x = cx + side * 0.1 * ax
             cv2.line(canvas, _pt(x, eye_y + 5), _pt(x + side * 2.5, eye_y + 10), max(0, skin - 60), 1, cv2.LINE_AA, shift=4)
 
-    mouth_y = cy + 0.47 * ay + rng.normal(0, 1.0)
-    half = 0.34 * ax * float(np.clip(width, 0.4, 1.6))
-    xs = np.linspace(-1.0, 1.0, 11)
-    upper = mouth_y - 10.0 * curve * xs**2 + 5.0 * asym * xs
-    lower = upper + max(0.0, mouth_open) * 14.0 * (1.0 - xs**2)
-    points_x = cx + half * xs
+    mouth_y = cy + 0.47 * ay + z[4]
+    half = 0.34 * ax * min(1.6, max(0.4, width))
+    upper = mouth_y - 10.0 * curve * _MOUTH_X**2 + 5.0 * asym * _MOUTH_X
+    points_x = cx + half * _MOUTH_X
     top = np.stack([points_x, upper], 1)
     if mouth_open > 0.08:
+        lower = upper + mouth_open * 14.0 * (1.0 - _MOUTH_X**2)
         polygon = np.concatenate([top, np.stack([points_x, lower], 1)[::-1]])
         cv2.fillPoly(canvas, [np.round(polygon * 16).astype(np.int32)], ink, cv2.LINE_AA, shift=4)
     cv2.polylines(canvas, [np.round(top * 16).astype(np.int32)], False, ink, 4, cv2.LINE_AA, shift=4)
 
-    if rng.random() < 0.12:  # an occluder: a hand, a microphone, a scarf
-        x0, y0 = rng.uniform(0, 80, size=2)
-        w, h = rng.uniform(10, 30, size=2)
-        cv2.rectangle(canvas, _pt(x0, y0), _pt(x0 + w, y0 + h), int(rng.integers(0, 256)), -1, cv2.LINE_AA, shift=4)
+    if u[8] < 0.12:  # an occluder: a hand, a microphone, a scarf
+        x0, y0, w, h = 80 * u[9], 80 * u[10], 10 + 20 * u[11], 10 + 20 * u[12]
+        cv2.rectangle(canvas, _pt(x0, y0), _pt(x0 + w, y0 + h), int(255 * u[13]), -1, cv2.LINE_AA, shift=4)
 
 
-def _pose(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _pose(canvas: np.ndarray, u: list[float], z: list[float]) -> np.ndarray:
     import cv2
 
-    angle = rng.uniform(-10, 10)
-    scale = rng.uniform(0.88, 1.12)
+    angle = -10 + 20 * u[14]
+    scale = 0.88 + 0.24 * u[15]
     matrix = cv2.getRotationMatrix2D((_CANVAS / 2, _CANVAS / 2), angle, scale)
-    matrix[:, 2] += rng.normal(0, 3.0, size=2)
+    matrix[:, 2] += (3.0 * z[5], 3.0 * z[6])
     posed = cv2.warpAffine(canvas, matrix, (_CANVAS, _CANVAS), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return posed[:, ::-1] if rng.random() < 0.5 else posed
+    return posed[:, ::-1] if u[16] < 0.5 else posed
 
 
 def _lighting_and_noise(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -157,8 +159,9 @@ def _lighting_and_noise(images: np.ndarray, rng: np.random.Generator) -> np.ndar
     x = images.astype(np.float32)
     x *= rng.uniform(0.55, 1.15, size=(n, 1, 1)).astype(np.float32)
     x += (rng.uniform(-45, 45, size=(n, 1, 1)) * ramp).astype(np.float32)
-    x += rng.normal(0, 1, size=x.shape).astype(np.float32) * rng.uniform(2, 12, size=(n, 1, 1)).astype(np.float32)
-    return np.clip(x, 0, 255).astype(np.uint8)
+    x += rng.standard_normal(size=x.shape, dtype=np.float32) * rng.uniform(2, 12, size=(n, 1, 1)).astype(np.float32)
+    np.clip(x, 0, 255, out=x)
+    return x.astype(np.uint8)
 
 
 def _pt(x: float, y: float) -> tuple[int, int]:
