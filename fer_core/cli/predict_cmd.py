@@ -64,9 +64,10 @@ def register(app: typer.Typer) -> None:
         records = []
         for record in stream:
             records.append(record)
-            if record.error is not None:
-                warn(f"{record.error}; skipped")
-            if not (as_json or as_csv):
+            if as_json or as_csv:
+                if record.error is not None:
+                    warn(f"{record.error}; skipped")
+            else:
                 for line in text_lines(record):
                     typer.echo(line)
         if as_json:

@@ -94,7 +94,9 @@ def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path | None =
 
         module = torchscript_module(model, exported)
         text = json.dumps(exported, default=atomic._json_default)
-        atomic.write_with(target, lambda tmp: torch.jit.save(module, str(tmp), _extra_files={"fer.json": text}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated upstream but still what C++/mobile load
+            atomic.write_with(target, lambda tmp: torch.jit.save(module, str(tmp), _extra_files={"fer.json": text}))
     atomic.write_json(sidecar_path(target), exported)
     return target
 

@@ -48,7 +48,7 @@ def csv_text(records: Sequence[Record], classes: Sequence[str]) -> str:
 def text_lines(record: Record) -> list[str]:
     where = record.source if record.frame is None else f"{record.source} frame {record.frame}"
     if record.error is not None:
-        return [f"{where}: FAILED: {record.error}"]
+        return [f"FAILED, skipped: {record.error}"]
     if not record.faces:
         return [f"{where}: no face found"]
     lines = []
