@@ -26,6 +26,8 @@ COMMAND_MODULES = [
     "fer_core.cli.list_cmd",
     "fer_core.cli.plugin_cmd",
     "fer_core.cli.predict_cmd",
+    "fer_core.cli.train_cmd",
+    "fer_core.cli.eval_cmd",
 ]
 
 

@@ -312,6 +312,7 @@ class _Run:
         state = {
             "config": self.config.to_dict(),
             "config_hash": self.config.config_hash(),
+            "data_spec": self.base_meta["data"]["spec"],
             "progress": asdict(self.progress),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),

@@ -1,0 +1,61 @@
+"""`fer eval`: metrics of a fer checkpoint on one split of a dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from fer_core.cli.console import out
+
+
+def metrics_table(result: dict[str, Any]) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = escape(
+        f"{result['model']} on {result['data']} [{result['split']}], {result['n']} images, TTA {result['tta']}"
+        + (f", {result['excluded_train_duplicates']} train duplicates excluded" if result["excluded_train_duplicates"] else "")
+        + (" (SYNTHETIC data)" if result["synthetic"] else "")
+    )
+    table = Table(title=title, header_style="bold", caption=f"protocol {result['protocol']}")
+    for column in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, row in result["per_class"].items():
+        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
+    table.add_section()
+    table.add_row("accuracy", "", "", f"{result['accuracy']:.4f}", str(result["n"]))
+    table.add_row("macro-F1", "", "", f"{result['macro_f1']:.4f}", "")
+    table.add_row("weighted-F1", "", "", f"{result['weighted_f1']:.4f}", "")
+    table.add_row("balanced accuracy", "", "", f"{result['balanced_accuracy']:.4f}", "")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_command(
+        checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="A fer checkpoint (.safetensors, its .json, or a run folder)."),
+        data: str | None = typer.Option(None, "--data", "-d", help="Dataset spec (default: the one the checkpoint was trained on)."),
+        split: str = typer.Option("val", "--split", help="val or test (or train)."),
+        tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, flip or tencrop."),
+        exclude_train_duplicates: bool = typer.Option(
+            False, "--exclude-train-duplicates", help="Leave out images with a pixel-identical copy in the train split."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print every metric as JSON."),
+    ) -> None:
+        """Evaluate a checkpoint: accuracy, macro/weighted-F1, per-class P/R/F1, confusion matrix. Loads only safetensors."""
+        from fer_core.checkpoint import read_metadata
+        from fer_core.errors import UsageError
+        from fer_core.training.evaluate import evaluate_checkpoint
+
+        if data is None:
+            data = (read_metadata(checkpoint).get("data") or {}).get("spec")
+            if not data:
+                raise UsageError("the checkpoint does not record its dataset; pass --data")
+        result = evaluate_checkpoint(checkpoint, data, split=split, tta=tta, exclude_train_duplicates=exclude_train_duplicates)
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+            return
+        out.print(metrics_table(result))
