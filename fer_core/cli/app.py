@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "fer_core.cli.predict_cmd",
     "fer_core.cli.train_cmd",
     "fer_core.cli.eval_cmd",
+    "fer_core.cli.bench_cmd",
 ]
 
 

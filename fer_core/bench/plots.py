@@ -1,0 +1,222 @@
+"""The run's figures, drawn from saved results only (so `fer report` can redraw them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fer_core import atomic
+from fer_core.bench.cell import CellResult
+from fer_core.bench.jobs import Job
+from fer_core.bench.results import Results
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+PLOTS_DIR = "plots"
+CONFUSION_DIR = "confusion"
+BAR_LABEL_LIMIT = 16  # value labels on bars only while bars are wide enough to hold them
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    plt = _pyplot()
+    atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
+    plt.close(fig)
+    return path
+
+
+def _split_label(split: str) -> str:
+    return {"val": "validation", "test": "test"}.get(split, split)
+
+
+def confusion_plot(result: CellResult, split: str, path: Path) -> Path | None:
+    import numpy as np
+    import seaborn as sns
+
+    metrics = result.metrics.get(split, {})
+    counts = metrics.get("confusion")
+    classes = result.dataset.get("classes", [])
+    if not counts or not classes:
+        return None
+    counts = np.asarray(counts, dtype=float)
+    rates = counts / np.clip(counts.sum(axis=1, keepdims=True), 1, None)
+    plt = _pyplot()
+    side = max(5.0, 0.75 * len(classes) + 2.5)
+    fig, ax = plt.subplots(figsize=(side + 1, side))
+    labels = np.array([[f"{r:.2f}\n({int(c)})" for r, c in zip(rr, cc, strict=True)] for rr, cc in zip(rates, counts, strict=True)])
+    sns.heatmap(
+        rates,
+        annot=labels,
+        fmt="",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        square=True,
+        xticklabels=classes,
+        yticklabels=classes,
+        cbar_kws={"label": "share of the true class"},
+        annot_kws={"fontsize": 8},
+        ax=ax,
+    )
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.tick_params(axis="y", labelrotation=0)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    accuracy, macro_f1 = metrics.get("accuracy"), metrics.get("macro_f1")
+    ax.set_title(
+        f"{result.model} + {result.balancer}, seed {result.seed}\n"
+        f"{_split_label(split)} split: accuracy {accuracy:.3f}, macro-F1 {macro_f1:.3f}  (rows sum to 1; counts in brackets)",
+        fontsize=10,
+    )
+    return _save(fig, path)
+
+
+def _ok_frame(results: Results) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame(results.leaderboard())
+    if frame.empty:
+        return frame
+    frame["model"] = pd.Categorical(frame["model"], categories=list(dict.fromkeys(r["model"] for r in results.rows)))
+    frame["balancer"] = pd.Categorical(frame["balancer"], categories=list(dict.fromkeys(r["balancer"] for r in results.rows)))
+    return frame.sort_values(["model", "balancer", "seed"])
+
+
+def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
+    import seaborn as sns
+
+    frame = _ok_frame(results)
+    if frame.empty:
+        return None
+    split = results.ranking_split
+    models = list(frame["model"].cat.remove_unused_categories().cat.categories)
+    balancers = list(frame["balancer"].cat.remove_unused_categories().cat.categories)
+    several_seeds = frame.groupby(["model", "balancer"], observed=True).size().max() > 1
+    plt = _pyplot()
+    width = max(7.0, 0.45 * len(models) * len(balancers) + 3)
+    fig, axes = plt.subplots(2, 1, figsize=(width, 8.5), sharex=True)
+    for ax, metric, label in zip(axes, ("macro_f1", "accuracy"), ("macro-F1", "accuracy"), strict=True):
+        sns.barplot(
+            data=frame,
+            x="model",
+            y=f"{split}_{metric}",
+            hue="balancer",
+            order=models,
+            hue_order=balancers,
+            errorbar="sd" if several_seeds else None,
+            palette="deep",
+            ax=ax,
+        )
+        ax.set_ylabel(f"{_split_label(split)} {label}")
+        ax.set_xlabel("")
+        ax.set_ylim(0, min(1.0, max(0.05, float(frame[f"{split}_{metric}"].max()) * 1.2)))
+        ax.set_title(f"{label} per model, one bar per balancer" + (" (mean of seeds, bars show sd)" if several_seeds else ""), fontsize=11)
+        ax.grid(axis="y", alpha=0.3)
+        if len(models) * len(balancers) <= BAR_LABEL_LIMIT:
+            for container in ax.containers:
+                ax.bar_label(container, fmt="%.2f", fontsize=8, padding=2)
+        ax.legend(title="balancer", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    axes[-1].set_xlabel("model")
+    axes[-1].tick_params(axis="x", labelrotation=30 if len(models) > 4 else 0)
+    for label in axes[-1].get_xticklabels():
+        label.set_horizontalalignment("right" if len(models) > 4 else "center")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def per_class_heatmap(results: Results, path: Path) -> Path | None:
+    import seaborn as sns
+
+    frame = _ok_frame(results)
+    columns = [f"f1_{c}" for c in results.classes]
+    if frame.empty or not columns:
+        return None
+    grouped = frame.groupby(["model", "balancer"], observed=True)[columns].mean()
+    grouped.index = [f"{model} + {balancer}" for model, balancer in grouped.index]
+    grouped.columns = results.classes
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.95 * len(columns) + 4), max(3.0, 0.42 * len(grouped) + 1.8)))
+    sns.heatmap(grouped.astype(float), annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=1, cbar_kws={"label": "F1"}, ax=ax)
+    ax.set_xlabel("class")
+    ax.set_ylabel("model + balancer")
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.tick_params(axis="y", labelrotation=0)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    several = frame.groupby(["model", "balancer"], observed=True).size().max() > 1
+    ax.set_title(f"per-class F1 on the {_split_label(results.ranking_split)} split" + (" (mean of seeds)" if several else ""), fontsize=11)
+    return _save(fig, path)
+
+
+def accuracy_speed_plot(results: Results, path: Path) -> Path | None:
+    import seaborn as sns
+
+    frame = _ok_frame(results)
+    column = f"{results.ranking_split}_accuracy"
+    if frame.empty or frame["images_per_s"].isna().all():
+        return None
+    frame = frame.dropna(subset=["images_per_s", column])
+    models = list(frame["model"].cat.remove_unused_categories().cat.categories)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8.5, 5.5))
+    palette = sns.color_palette("tab10" if len(models) <= 10 else "tab20", n_colors=len(models))
+    sns.scatterplot(
+        data=frame,
+        x="images_per_s",
+        y=column,
+        hue="model",
+        hue_order=models,
+        style="balancer",
+        palette=palette,
+        s=90,
+        alpha=0.85,
+        ax=ax,
+    )
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    speeds = frame["images_per_s"].astype(float)
+    wide = speeds.max() / max(speeds.min(), 1e-9) > 20
+    if wide:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.set_xlabel("inference speed, images/s at batch 64" + (" (log scale)" if wide else ""))
+    ax.set_ylabel(f"{_split_label(results.ranking_split)} accuracy")
+    ax.set_title("accuracy vs inference speed (up and right is better)", fontsize=11)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    return _save(fig, path)
+
+
+def draw_plots(results: Results, pairs: Sequence[tuple[Job, CellResult | None]], run_dir: Path) -> dict[str, Any]:
+    """Draw every figure; returns {"confusion": {cell_id: path}, "balancer_comparison": path, ...} relative to run_dir."""
+    plots = run_dir / PLOTS_DIR
+    confusion: dict[str, str] = {}
+    for job, result in pairs:
+        if result is not None and result.ok:
+            drawn = confusion_plot(result, results.ranking_split, plots / CONFUSION_DIR / f"{job.cell_id}.png")
+            if drawn is not None:
+                confusion[job.cell_id] = str(drawn.relative_to(run_dir))
+    figures: dict[str, Any] = {"confusion": confusion}
+    for name, draw in (
+        ("balancer_comparison", balancer_comparison_plot),
+        ("per_class_f1", per_class_heatmap),
+        ("accuracy_vs_speed", accuracy_speed_plot),
+    ):
+        drawn = draw(results, plots / f"{name}.png")
+        if drawn is not None:
+            figures[name] = str(drawn.relative_to(run_dir))
+    return figures
