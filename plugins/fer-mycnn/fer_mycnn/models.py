@@ -1,8 +1,25 @@
+"""MyCNNv1..v6: plain CNNs (conv-BN-ReLU blocks, max-pool, dropout, global average pooling, small MLP head).
+
+Each version is deeper or wider than the one before; v6 is the VGG-style network of
+Khaireddin & Chen (2021): four stages of [3x3 conv, BN, ReLU] x2 with 64-128-256-512 channels.
+"""
+
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
 
 from torch import nn
 
 from fer_core.api import ModelPlugin
+
+
+@dataclass(frozen=True)
+class PlainSpec:
+    widths: tuple[int, ...]
+    convs: int
+    dropout: float
+    hidden: int
 
 
 def conv_block(c_in: int, c_out: int, convs: int, dropout: float) -> nn.Sequential:
@@ -30,8 +47,39 @@ class PlainCNN(nn.Module):
         return self.head(self.pool(self.features(x)))
 
 
-class MyCNNv1(ModelPlugin):
-    description = "Tiny baseline: 3 conv blocks (16-32-64), GAP, small head."
+class _MyCNN(ModelPlugin):
+    spec: ClassVar[PlainSpec]
 
     def build(self, num_classes: int, in_channels: int = 1, input_size: int = 48) -> nn.Module:
-        return PlainCNN(in_channels, num_classes, [16, 32, 64], convs=1, dropout=0.0, hidden=64)
+        s = self.spec
+        return PlainCNN(in_channels, num_classes, list(s.widths), convs=s.convs, dropout=s.dropout, hidden=s.hidden)
+
+
+class MyCNNv1(_MyCNN):
+    description = "Tiny baseline: 3 conv blocks (16-32-64), GAP, small head."
+    spec = PlainSpec(widths=(16, 32, 64), convs=1, dropout=0.0, hidden=64)
+
+
+class MyCNNv2(_MyCNN):
+    description = "v1 twice as wide: 3 conv blocks (32-64-128), dropout 0.1."
+    spec = PlainSpec(widths=(32, 64, 128), convs=1, dropout=0.1, hidden=128)
+
+
+class MyCNNv3(_MyCNN):
+    description = "v2 twice as deep: 3 stages of 2 convs (32-64-128)."
+    spec = PlainSpec(widths=(32, 64, 128), convs=2, dropout=0.1, hidden=128)
+
+
+class MyCNNv4(_MyCNN):
+    description = "v3 plus a fourth stage: 4 stages of 2 convs (32-64-128-256)."
+    spec = PlainSpec(widths=(32, 64, 128, 256), convs=2, dropout=0.2, hidden=256)
+
+
+class MyCNNv5(_MyCNN):
+    description = "v4 1.5x wider: 4 stages of 2 convs (48-96-192-384)."
+    spec = PlainSpec(widths=(48, 96, 192, 384), convs=2, dropout=0.25, hidden=256)
+
+
+class MyCNNv6(_MyCNN):
+    description = "VGG-style (Khaireddin & Chen 2021): 4 stages of 2 convs (64-128-256-512)."
+    spec = PlainSpec(widths=(64, 128, 256, 512), convs=2, dropout=0.25, hidden=512)
