@@ -95,7 +95,7 @@ def merge(datasets: Sequence[Dataset]) -> Dataset:
                 parts["train"].append(tagged)
                 moved.setdefault(part.name, []).append(name)
     splits = {name: concat(pieces) for name, pieces in parts.items()}
-    prefix = "+".join(d.protocol.split(":")[0] for d in datasets)
+    prefix = "+".join(str(d.meta.get("short_name") or d.protocol.split(":")[0]) for d in datasets)
     meta = {
         "source": "merged",
         "components": [{"name": d.name, "protocol": d.protocol, "synthetic": d.synthetic, **_counts(d)} for d in datasets],

@@ -8,11 +8,12 @@ joined by ``+`` to merge them under the canonical labels.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from fer_core.api import Dataset, DatasetSource
-from fer_core.data.combine import apply_contempt, canonicalise, merge, select_classes
+from fer_core.data.combine import apply_contempt, canonicalise, merge, select_classes, with_class_count
 from fer_core.data.splits import ensure_val
 from fer_core.errors import DataError, UsageError
 from fer_core.registry import get_registry
@@ -56,7 +57,8 @@ def load_dataset(
         dataset = apply_contempt(dataset, contempt)
         parts.append(ensure_val(dataset, val_fraction, seed))
     dataset = parts[0] if len(parts) == 1 else merge(parts)
-    return select_classes(dataset, classes, mapping)
+    dataset = select_classes(dataset, classes, mapping)
+    return replace(dataset, protocol=with_class_count(dataset.protocol, len(dataset.classes)))
 
 
 def split_spec(spec: str | Path) -> list[str]:

@@ -1,0 +1,141 @@
+"""The original FER-2013 CSV (``emotion,pixels,Usage``), parsed in chunks straight into uint8 rows.
+
+Errors name the file, the data row (0-based, as pandas counts) and the line in the file.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from fer_core.data.labels import FER2013_IDS
+from fer_core.data.table import ImageTable
+from fer_core.errors import DataError
+
+USAGE_TO_SPLIT = {"training": "train", "publictest": "val", "privatetest": "test"}
+SPLIT_TO_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+CHUNK_ROWS = 4096
+
+
+def looks_like_fer_csv(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            header = handle.readline()
+    except OSError:
+        return False
+    columns = {c.strip().lower() for c in header.split(",")}
+    return {"emotion", "pixels"} <= columns
+
+
+def read_fer_csv(path: Path) -> ImageTable:
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    capacity = _count_lines(path)
+    out: np.ndarray | None = None
+    splits: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    side = 0
+    done = 0
+    try:
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, chunksize=CHUNK_ROWS)
+        for chunk in reader:
+            chunk.columns = [str(c).strip().lower() for c in chunk.columns]
+            missing = [c for c in ("emotion", "pixels") if c not in chunk.columns]
+            if missing:
+                raise DataError(f"{path}: not a FER-2013 CSV: missing column(s) {', '.join(missing)} (expected emotion,pixels,Usage)")
+            if out is None:
+                side = _image_side(path, chunk["pixels"].iloc[0] if len(chunk) else "")
+                out = np.empty((max(capacity, 1), side, side), np.uint8)
+            labels.append(_emotions(path, chunk["emotion"], done))
+            splits.append(_usages(path, chunk["usage"], done) if "usage" in chunk.columns else np.full(len(chunk), "train"))
+            _pixels(path, chunk["pixels"].tolist(), done, out[done : done + len(chunk)].reshape(len(chunk), side * side))
+            done += len(chunk)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV: {str(exc).strip().splitlines()[0]}") from None
+    if out is None or done == 0:
+        raise DataError(f"{path}: the CSV has no data rows")
+    return ImageTable(
+        images=out[:done],
+        labels=np.concatenate(labels),
+        label_names=FER2013_IDS,
+        splits=np.concatenate(splits).astype(str),
+        ids=np.char.add("row ", np.arange(done).astype(str)),
+    )
+
+
+def write_fer_csv(path: Path, images: np.ndarray, labels: np.ndarray, splits: np.ndarray) -> None:
+    """Write images as the original CSV: ``emotion`` is the index into the 7 FER-2013 ids."""
+    import pandas as pd
+
+    from fer_core.atomic import write_with
+
+    pixels = [" ".join(map(str, row)) for row in images.reshape(len(images), -1).tolist()]
+    frame = pd.DataFrame({"emotion": labels, "pixels": pixels, "Usage": [SPLIT_TO_USAGE[s] for s in splits]})
+    write_with(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def _where(path: Path, row: int) -> str:
+    return f"{path}: row {row} (line {row + 2})"
+
+
+def _count_lines(path: Path) -> int:
+    lines = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            lines += block.count(b"\n")
+    return lines + 1
+
+
+def _image_side(path: Path, first: str) -> int:
+    count = len(first.split())
+    side = math.isqrt(count)
+    if count == 0 or side * side != count:
+        raise DataError(f"{_where(path, 0)}: {count} pixel values is not a square image (FER-2013 has 2304 = 48x48)")
+    return side
+
+
+def _emotions(path: Path, column, offset: int) -> np.ndarray:
+    values = column.str.strip()
+    valid = values.isin([str(i) for i in range(len(FER2013_IDS))]).to_numpy()
+    if not valid.all():
+        i = int(np.argmin(valid))
+        raise DataError(f"{_where(path, offset + i)}: emotion '{values.iloc[i]}' is not an emotion id 0-{len(FER2013_IDS) - 1}")
+    return values.astype(np.int64).to_numpy()
+
+
+def _usages(path: Path, column, offset: int) -> np.ndarray:
+    mapped = column.str.strip().str.lower().map(USAGE_TO_SPLIT)
+    unknown = mapped.isna().to_numpy()
+    if unknown.any():
+        i = int(np.argmax(unknown))
+        raise DataError(f"{_where(path, offset + i)}: unknown Usage '{column.iloc[i]}' (expected Training, PublicTest or PrivateTest)")
+    return mapped.to_numpy(dtype=str)
+
+
+def _pixels(path: Path, rows: list[str], offset: int, out: np.ndarray) -> None:
+    expected = out.shape[1]
+    for i, text in enumerate(rows):
+        try:
+            values = np.fromstring(text, dtype=np.int64, sep=" ")
+        except ValueError:
+            values = None
+        if values is None or len(values) != expected or not text.strip():
+            raise DataError(f"{_where(path, offset + i)}: {_pixel_problem(text, expected)}")
+        if values.min() < 0 or values.max() > 255:
+            bad = values[(values < 0) | (values > 255)][0]
+            raise DataError(f"{_where(path, offset + i)}: pixel value {bad} is out of range 0-255")
+        out[i] = values
+
+
+def _pixel_problem(text: str, expected: int) -> str:
+    tokens = text.split()
+    for token in tokens:
+        if not token.lstrip("+-").isdigit():
+            return f"pixel value '{token[:20]}' is not an integer"
+    return f"expected {expected} pixel values, got {len(tokens)}"
