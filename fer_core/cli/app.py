@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "fer_core.cli.list_cmd",
     "fer_core.cli.plugin_cmd",
+    "fer_core.cli.data_cmd",
     "fer_core.cli.predict_cmd",
     "fer_core.cli.train_cmd",
     "fer_core.cli.eval_cmd",
