@@ -7,13 +7,15 @@ import logging
 import pytest
 import timm
 import torch
-from fer_timm import cached_weights, resolve
 from safetensors.torch import save_file
 
 from fer_core import pretrained
 from fer_core.api import ModelPlugin
 from fer_core.errors import UnknownPluginError, UsageError
 from fer_core.registry import get_registry
+
+fer_timm = pytest.importorskip("fer_timm", reason="the fer-timm plugin is not installed")
+cached_weights, resolve = fer_timm.cached_weights, fer_timm.resolve
 
 
 @pytest.fixture(autouse=True)
