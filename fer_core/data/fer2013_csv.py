@@ -49,8 +49,10 @@ def read_fer_csv(path: Path) -> ImageTable:
             missing = [c for c in ("emotion", "pixels") if c not in chunk.columns]
             if missing:
                 raise DataError(f"{path}: not a FER-2013 CSV: missing column(s) {', '.join(missing)} (expected emotion,pixels,Usage)")
+            if len(chunk) == 0:
+                continue
             if out is None:
-                side = _image_side(path, chunk["pixels"].iloc[0] if len(chunk) else "")
+                side = _image_side(path, chunk["pixels"].iloc[0])
                 out = np.empty((max(capacity, 1), side, side), np.uint8)
             labels.append(_emotions(path, chunk["emotion"], done))
             splits.append(_usages(path, chunk["usage"], done) if "usage" in chunk.columns else np.full(len(chunk), "train"))
