@@ -212,3 +212,42 @@ def test_missing_paths_and_unreadable_videos_are_reported(monkeypatch, capsys, t
 def test_webcam_takes_only_an_index(monkeypatch, capsys, tmp_path, happy_checkpoint):
     code, _, err = run_fer(monkeypatch, capsys, "predict", "--webcam", "a.png", "-c", str(happy_checkpoint))
     assert code == 2 and "--webcam takes an optional camera index" in err
+
+
+class FakeCamera:
+    """Stands in for cv2.VideoCapture(index): camera 0 shows a face moving right for 5 frames."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.frames = [face_scene(at=(60 + 10 * i, 50))[0] for i in range(5)]
+
+    def isOpened(self) -> bool:
+        return self.index == 0
+
+    def read(self):
+        return (True, self.frames.pop(0)) if self.frames else (False, None)
+
+    def get(self, prop: int) -> float:
+        return 0.0
+
+    def release(self) -> None:
+        pass
+
+
+def test_webcam_frames_are_predicted_live_and_recorded(monkeypatch, capsys, tmp_path, happy_checkpoint):
+    real_capture = cv2.VideoCapture
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCamera)
+    args = ["-c", str(happy_checkpoint), "--max-frames", "3", "--json", "--annotate", str(tmp_path)]
+    code, out, err = run_fer(monkeypatch, capsys, "predict", "--webcam", *args)
+    assert code == 0, err
+    records = json.loads(out)["results"]
+    assert [(r["source"], r["frame"], r["status"]) for r in records] == [("webcam:0", i, "ok") for i in range(3)]
+    times = [r["time_s"] for r in records]
+    assert times == sorted(times) and times[0] >= 0
+    recorded = real_capture(str(tmp_path / "webcam0.annotated.mp4"))
+    assert int(recorded.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
+    recorded.release()
+    assert (tmp_path / "webcam0.timeline.csv").read_text().count("\n") == 4
+
+    code, _, err = run_fer(monkeypatch, capsys, "predict", "--webcam", "3", "-c", str(happy_checkpoint))
+    assert code == 1 and "cannot open camera 3" in err

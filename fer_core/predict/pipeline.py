@@ -15,6 +15,8 @@ from fer_core.predict.annotate import VideoWriter, draw_predictions, write_image
 from fer_core.predict.images import is_video, read_image
 from fer_core.predict.predictor import FacePrediction, Predictor
 
+MAX_BUFFERED_FRAMES = 64  # bounds memory when --every N and --batch B would hold N*B decoded frames
+
 
 @dataclass
 class Record:
@@ -148,7 +150,9 @@ class PredictJob:
 
     def run_capture(self, capture: Any, source: str, stem: Path | None, live: bool = False) -> Iterator[Record]:
         """Analyse every ``every``-th frame in batches; annotate every frame with the latest faces; then write the timeline."""
-        fps = float(capture.get(5) or 0.0)  # cv2.CAP_PROP_FPS; 0 when the container does not say
+        import cv2
+
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)  # 0 when the container does not say
         started = time.monotonic()
         clock = (lambda _frame: time.monotonic() - started) if live else (lambda frame: frame / fps if fps > 0 else None)
         writer = VideoWriter(self.unique_target(stem.with_name(stem.name + ".annotated.mp4")), fps) if stem is not None else None
@@ -156,17 +160,19 @@ class PredictJob:
         frames: list[tuple[int, np.ndarray]] = []
         latest: list[FacePrediction] = []
         batch = 1 if live else self.batch
-        index = 0
+        index = analysed = 0
         try:
             while self.max_frames is None or index < self.max_frames:
                 ok, frame = capture.read()
                 if not ok:
                     break
-                frames.append((index, frame))
+                analysed += index % self.every == 0
+                if index % self.every == 0 or writer is not None:  # skipped frames are kept only to be annotated
+                    frames.append((index, frame))
                 index += 1
-                if sum(1 for i, _ in frames if i % self.every == 0) >= batch:
+                if analysed >= batch or len(frames) >= MAX_BUFFERED_FRAMES:
                     latest = yield from self.flush_frames(frames, source, clock, latest, writer, records)
-                    frames = []
+                    frames, analysed = [], 0
             latest = yield from self.flush_frames(frames, source, clock, latest, writer, records)
         finally:
             capture.release()
@@ -175,7 +181,7 @@ class PredictJob:
         if index == 0:
             yield Record(source=source, error=f"{source}: no frames could be read")
             return
-        if stem is not None and writer is not None and records:
+        if writer is not None and stem is not None and records:
             csv_path = self.unique_target(stem.with_name(stem.name + ".timeline.csv"))
             plot_path = self.unique_target(stem.with_name(stem.name + ".timeline.png"))
             write_timeline(records, self.predictor.classes, csv_path, plot_path, title=Path(source).name)
