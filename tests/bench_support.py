@@ -8,14 +8,13 @@ import torch
 from torch import nn
 
 from fer_core.api import Dataset, ModelPlugin
+from fer_core.data.loading import load_dataset
 
 FAST = {"threads": 1, "batch_size": 32}
 
 
 @cache
 def tiny_demo() -> Dataset:
-    from fer_core.data.loading import load_dataset
-
     return load_dataset("demo", options={"train": 140, "val": 70, "test": 70})
 
 

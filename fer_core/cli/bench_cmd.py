@@ -44,24 +44,15 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
 
 
 def leaderboard_table(results: Results, title: str) -> Table:
+    """Best first; compact enough for an 80-column terminal (metrics are on the ranking split, named in the title)."""
+    from rich import box
     from rich.table import Table
 
     split = results.ranking_split
-    table = Table(title=title, header_style="bold")
-    for column in (
-        "#",
-        "model",
-        "balancer",
-        "seed",
-        f"{split} acc",
-        f"{split} macro-F1",
-        f"{split} w-F1",
-        "params",
-        "img/s",
-        "epochs",
-        "train s",
-    ):
-        table.add_column(column, justify="left" if column in ("model", "balancer") else "right")
+    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("#", "model", "balancer", "seed", "acc", "macro-F1", "w-F1", "params", "img/s", "epochs", "train s"):
+        text = column in ("model", "balancer")
+        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=8 if text else None)
     for rank, r in enumerate(results.leaderboard(), 1):
         table.add_row(
             str(rank),
@@ -86,7 +77,7 @@ def _print_outcome(outcome: BenchResult, quiet: bool) -> None:
     if not quiet:
         synthetic = " on SYNTHETIC data" if results.dataset.get("synthetic") else ""
         protocol = results.dataset.get("protocol", "?")
-        out.print(leaderboard_table(results, f"leaderboard{synthetic} ({protocol}), by {results.ranking_split} macro-F1"))
+        out.print(leaderboard_table(results, f"leaderboard{synthetic} ({protocol}): {results.ranking_split} split, by macro-F1"))
         for row in outcome.incomplete:
             err.print(f"[red]{row['status']}[/] {escape(row['cell_id'])}: {escape(row['error'] or '')}", highlight=False)
     err.print(f"report: {outcome.report}", highlight=False)
@@ -113,15 +104,17 @@ class _Progress:
         self.task = self.bar.add_task("cells", total=0)
 
     def __enter__(self) -> _Progress:
-        self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.bar.live.is_started:
+            self.bar.stop()
 
     def __call__(self, event: CellEvent) -> None:
         from rich.markup import escape
 
+        if not self.bar.live.is_started:  # only once the grid is planned, so a usage error prints alone
+            self.bar.start()
         cell = escape(event.job.cell_id)
         if event.kind in ("queued", "skipped"):
             self.bar.update(self.task, total=(self.bar.tasks[0].total or 0) + 1)
@@ -249,25 +242,17 @@ def _signed(value: Any) -> str:
 
 
 def _comparison_table(comparison: dict[str, Any]) -> Table:
+    """Compact for an 80-column terminal; --json has the raw speeds too."""
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
-    split = comparison["split"]
-    table = Table(title=f"{escape(comparison['run_b'])} vs {escape(comparison['run_a'])} ({split} split; B - A)", header_style="bold")
-    for column in (
-        "cell",
-        "status A/B",
-        "acc A",
-        "acc B",
-        "Δ acc",
-        "macro-F1 A",
-        "macro-F1 B",
-        "Δ macro-F1",
-        "img/s A",
-        "img/s B",
-        "speed B/A",
-    ):
-        table.add_column(column, justify="left" if column in ("cell", "status A/B") else "right")
+    title = f"B = {escape(comparison['run_b'])} vs A = {escape(comparison['run_a'])}: {comparison['split']} split, F1 = macro-F1"
+    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("cell", "status", "acc A", "acc B", "Δ acc", "F1 A", "F1 B", "Δ F1", "speed B/A"):
+        text = column in ("cell", "status")
+        width = 12 if column == "cell" else None
+        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=width)
     for row in comparison["cells"]:
         status = row["status_a"] if row["status_a"] == row["status_b"] else f"{row['status_a']}/{row['status_b']}"
         if row["same_config"] is False:
@@ -281,8 +266,6 @@ def _comparison_table(comparison: dict[str, Any]) -> Table:
             _fmt(row["macro_f1_a"]),
             _fmt(row["macro_f1_b"]),
             _signed(row["macro_f1_delta"]),
-            _fmt(row["images_per_s_a"], ".0f"),
-            _fmt(row["images_per_s_b"], ".0f"),
             f"{row['speed_ratio']:.2f}x" if row["speed_ratio"] else "-",
         )
     return table
