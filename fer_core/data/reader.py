@@ -35,12 +35,11 @@ def read_labelled_folder(
     key = content_key(source, settings, listing.fingerprint())
 
     def build() -> tuple[ImageTable, dict[str, Any]]:
-        handle_bad(listing.bad, on_bad, root)
         order = {name: i for i, name in enumerate(SPLIT_ORDER)}
         files = sorted(listing.files, key=lambda f: order[split_of(f)])
         images, failed = decode_images([f.path for f in files], [f.size for f in files], channels, size)
         bad = listing.bad + failed
-        handle_bad(failed, on_bad, root)
+        handle_bad(bad, on_bad, root)
         if failed:
             failed_paths = {p for p, _ in failed}
             keep = np.array([f.path not in failed_paths for f in files])
