@@ -164,6 +164,8 @@ def test_multibranch_is_cheap():
         ("vgg16", {"norm": "layer"}, "norm must be one of none, batch"),
         ("vgg16", {"dropout": 1.5}, "dropout"),
         ("multibranch", {"width": 7}, "even width"),
+        ("multibranch", {"width": "wide"}, "width must be an integer"),
+        ("vgg16", {"hidden": "big"}, "hidden must be an integer"),
     ],
 )
 def test_bad_options_are_one_line_usage_errors(name, options, fragment):

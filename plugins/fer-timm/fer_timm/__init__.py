@@ -30,7 +30,10 @@ class TimmModel(ModelPlugin):
     supports_pretrained: ClassVar[bool] = True
 
     def __init__(self, pretrained: str | None = None, drop_rate: float = 0.0) -> None:
-        drop_rate = float(drop_rate)
+        try:
+            drop_rate = float(drop_rate)
+        except (TypeError, ValueError):
+            raise UsageError(f"timm/{self.arch}: drop_rate must be a number, got {drop_rate!r}") from None
         if not 0 <= drop_rate < 1:
             raise UsageError(f"timm/{self.arch}: drop_rate must be in [0, 1), got {drop_rate}")
         source = None if pretrained is None or str(pretrained).strip().lower() in ("", "none", "false") else str(pretrained)

@@ -25,7 +25,10 @@ class VGG16(ModelPlugin):
     def __init__(self, norm: str = "none", hidden: int = 256, dropout: float = 0.5, pretrained: str | None = None) -> None:
         if norm not in NORMS:
             raise UsageError(f"vgg16: norm must be one of {', '.join(NORMS)}, got '{norm}'")
-        hidden, dropout = int(hidden), float(dropout)
+        try:
+            hidden, dropout = int(hidden), float(dropout)
+        except (TypeError, ValueError):
+            raise UsageError(f"vgg16: hidden must be an integer and dropout a number, got {hidden!r}, {dropout!r}") from None
         if hidden < 1 or not 0 <= dropout < 1:
             raise UsageError(f"vgg16: need hidden >= 1 and 0 <= dropout < 1, got hidden={hidden}, dropout={dropout}")
         super().__init__(norm=norm, hidden=hidden, dropout=dropout, pretrained=pretrained)
