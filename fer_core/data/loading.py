@@ -7,6 +7,7 @@ joined by ``+`` to merge them under the canonical labels.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -87,6 +88,8 @@ def load_part(part: str, options: Mapping[str, Any]) -> Dataset:
             return _create(names[prefix.lower()], options).load(forced)
         if part.lower() in names:
             return _create(names[part.lower()], options).load(None)
+        if "/" in part or os.sep in part or part.startswith((".", "~")):
+            raise DataError(f"no such file or directory: {part}")
         raise DataError(f"no such file or directory: {part} (and no dataset named '{part}'; datasets: {', '.join(sorted(names.values()))})")
     return detect_source(path, options).load(path)
 
