@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     def predict(
         paths: list[str] = typer.Argument(None, help="Images, folders of images, or video files. With --webcam: an optional camera index."),
         checkpoint: str | None = typer.Option(
-            None, "--checkpoint", "-c", help=f"A fer .safetensors checkpoint or a `fer export` .onnx file [default: {DEFAULT_CHECKPOINT}]."
+            None, "--checkpoint", "-c", help=f"A fer .safetensors checkpoint or a `fer export` .onnx file (default: {DEFAULT_CHECKPOINT})."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document (schema 1) instead of lines."),
         as_csv: bool = typer.Option(False, "--csv", help="Print CSV, one row per face (or per image without faces)."),
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         no_detect: bool = typer.Option(False, "--no-detect", help="Treat every image as an already cropped face."),
         detector: str = typer.Option("haar", "--detector", help="Face detector plugin (`fer list detectors`)."),
         detector_opts: list[str] = typer.Option(None, "--detector-opt", metavar="KEY=VALUE", help="Detector option, repeatable."),
-        runtime: str = typer.Option("torch", "--runtime", help="torch, or onnx (needs the fer-core[onnx] extra)."),
+        runtime: str = typer.Option("torch", "--runtime", help="torch, or onnx (needs onnxruntime: the onnx extra of fer-core)."),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
         every: int = typer.Option(1, "--every", min=1, help="Analyse every N-th video frame (all frames are still annotated)."),
         max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="Stop each video or the webcam after N frames."),
@@ -93,10 +93,10 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export(
         checkpoint: str | None = typer.Option(
-            None, "--checkpoint", "-c", help=f"A fer .safetensors checkpoint [default: {DEFAULT_CHECKPOINT}]."
+            None, "--checkpoint", "-c", help=f"A fer .safetensors checkpoint (default: {DEFAULT_CHECKPOINT})."
         ),
         fmt: str = typer.Option("onnx", "--format", "-f", help="onnx or torchscript."),
-        out: Path | None = typer.Option(None, "--out", "-o", help="Output file or folder [default: next to the checkpoint]."),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Output file or folder (default: next to the checkpoint)."),
     ) -> None:
         """Export a checkpoint to ONNX (opset 17, dynamic batch) or TorchScript.
 
