@@ -5,6 +5,7 @@
 
 Inference: batch 64, eval mode, no_grad, memory layout (NCHW or channels_last) whichever is faster.
 Training: batch 32, forward + cross-entropy + backward + AdamW step, train mode, the same layout.
+Models take turns for ``--rounds`` rounds and each keeps its best (least disturbed) run.
 MFLOPs are millions of multiply-adds per image (see fer_core/flops.py).
 """
 
@@ -95,7 +96,7 @@ def distribution_of(registry: Registry, name: str) -> str:
     return "?"
 
 
-def measure(registry: Registry, name: str, size: int, seconds: float | None) -> Row:
+def describe(registry: Registry, name: str, size: int) -> tuple[Row, nn.Module]:
     torch.manual_seed(0)
     model = registry.create("models", name).build(num_classes=NUM_CLASSES, in_channels=1, input_size=size)
     row = Row(
@@ -105,10 +106,29 @@ def measure(registry: Registry, name: str, size: int, seconds: float | None) -> 
         params=sum(p.numel() for p in model.parameters()),
         mflops=count_flops(model, (1, 1, size, size)) / 1e6,
     )
+    return row, model
+
+
+def time_round_robin(pairs: list[tuple[Row, nn.Module]], size: int, seconds: float, rounds: int) -> None:
+    """Fill in speeds, keeping each model's best of ``rounds`` short runs taken in turn.
+
+    On a CPU shared with other jobs the best run is the one least disturbed; taking turns spreads the
+    disturbance over all models instead of penalising whichever ran during someone else's burst.
+    """
+    share = seconds / (2 * rounds)
+    for _ in range(rounds):
+        for row, model in pairs:
+            infer, layout = inference_speed(model, size, share)
+            if infer > (row.infer_ips or 0):
+                row.infer_ips, row.layout = infer, layout
+            row.train_ips = max(row.train_ips or 0, training_speed(model, size, row.layout, share))
+
+
+def measure(registry: Registry, name: str, size: int, seconds: float | None, rounds: int = 1) -> Row:
+    pair = describe(registry, name, size)
     if seconds:
-        row.infer_ips, row.layout = inference_speed(model, size, seconds / 2)
-        row.train_ips = training_speed(model, size, row.layout, seconds / 2)
-    return row
+        time_round_robin([pair], size, seconds, rounds)
+    return pair[0]
 
 
 def markdown(rows: list[Row], timed: bool, size: int) -> str:
@@ -139,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default="all", help="comma-separated names or wildcards (default: all installed)")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing budget per model, split between inference and training")
     parser.add_argument("--no-timing", action="store_true", help="only depth, parameters and MFLOPs (deterministic)")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds over all models; each model keeps its best")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--input-size", type=int, default=48)
     parser.add_argument("--note", default="", help="a line printed under the table's header")
@@ -147,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     registry = get_registry()
     seconds = None if args.no_timing else args.seconds
-    rows = [measure(registry, name, args.input_size, seconds) for name in registry.select("models", args.models)]
+    pairs = [describe(registry, name, args.input_size) for name in registry.select("models", args.models)]
+    if seconds:
+        time_round_robin(pairs, args.input_size, seconds, max(1, args.rounds))
+    rows = [row for row, _ in pairs]
     if seconds:
         print(f"Command: `{shlex.join(['python', 'benchmarks/zoo.py', *(sys.argv[1:] if argv is None else argv)])}`\n")
         print(f"Machine: {environment(args.threads)}\n")

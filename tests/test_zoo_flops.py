@@ -43,7 +43,7 @@ def test_count_flops_matches_torchvisions_published_resnet18_figure_and_keeps_th
 
 def test_weight_layers_and_measure_give_a_consistent_row():
     zoo = load_zoo_script()
-    row = zoo.measure(get_registry(), "mycnn_v1", 48, seconds=0.2)
+    row = zoo.measure(get_registry(), "mycnn_v1", 48, seconds=0.2, rounds=2)
     model = get_registry().create("models", "mycnn_v1").build(7, 1, 48)
     assert row.depth == 5 and row.params == sum(p.numel() for p in model.parameters())
     assert row.mflops == pytest.approx(count_flops(model, (1, 1, 48, 48)) / 1e6)
