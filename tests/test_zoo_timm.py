@@ -101,5 +101,5 @@ def test_pretrained_cache_uses_files_already_on_disk_and_otherwise_says_it_start
     state = {k: v.contiguous() for k, v in timm.create_model("resnet10t").state_dict().items()}
     file = _fake_hf_cache(tmp_path / "hf", cfg.hf_hub_id, state)
     assert cached_weights(cfg) == file
-    model = resolve("resnet10t")(pretrained="cache").build(7, 1, 48)
+    model = resolve("resnet10t")(pretrained="imagenet").build(7, 1, 48)
     assert torch.equal(model.layer1[0].conv1.weight, state["layer1.0.conv1.weight"])

@@ -2,8 +2,9 @@
 
 ``resolve(arch)`` returns a ``ModelPlugin`` class that builds
 ``timm.create_model(arch, pretrained=False, in_chans=in_channels, num_classes=num_classes)``.
-Weights are never downloaded: ``pretrained=PATH`` loads a local file, ``pretrained=cache``
-uses timm's file when it is already in the Hugging Face or torch hub cache.
+Weights are never downloaded: ``pretrained=PATH`` loads a local file, ``pretrained=cache`` (or
+``imagenet``, as for the other zoo models) uses timm's file when it is already in the Hugging Face
+or torch hub cache.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 
 from fer_core.api import ModelPlugin
 from fer_core.errors import UsageError
-from fer_core.pretrained import hub_cache_file, on_meta_device, say_once
+from fer_core.pretrained import IMAGENET, hub_cache_file, normalize_source, on_meta_device, say_once
 
 CACHE = "cache"
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -36,8 +37,10 @@ class TimmModel(ModelPlugin):
             raise UsageError(f"timm/{self.arch}: drop_rate must be a number, got {drop_rate!r}") from None
         if not 0 <= drop_rate < 1:
             raise UsageError(f"timm/{self.arch}: drop_rate must be in [0, 1), got {drop_rate}")
-        source = None if pretrained is None or str(pretrained).strip().lower() in ("", "none", "false") else str(pretrained)
-        if source is not None and source.lower() != CACHE and not Path(source).expanduser().is_file():
+        source = normalize_source(pretrained)
+        if source is not None and source.lower() in (CACHE, IMAGENET):
+            source = CACHE
+        elif source is not None and not Path(source).expanduser().is_file():
             raise UsageError(f"timm/{self.arch}: pretrained weights file not found: {source}")
         super().__init__(pretrained=pretrained, drop_rate=drop_rate)
         self.pretrained, self.drop_rate = source, drop_rate
@@ -62,7 +65,7 @@ class TimmModel(ModelPlugin):
     def _weights_file(self, cfg: Any) -> Path | None:
         if self.pretrained is None:
             return None
-        if self.pretrained.lower() != CACHE:
+        if self.pretrained != CACHE:
             return Path(self.pretrained).expanduser()
         return cached_weights(cfg)
 
