@@ -29,10 +29,15 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         table = Table(title="fer plugins", header_style="bold")
-        for column in ("kind", "name", "distribution", "version", "params", "status", "description"):
-            table.add_column(column, justify="right" if column == "params" else "left", overflow="fold")
+        wide = out.width >= 150
+        for column in ("kind", "name", "distribution", "version", "params"):
+            table.add_column(column, justify="right" if column == "params" else "left", no_wrap=True)
+        table.add_column("status", overflow="fold", min_width=8)
+        if wide:
+            table.add_column("description", overflow="fold")
         for row in rows:
             status = "[green]ok[/]" if row["status"] == "ok" else f"[red]{row['status']}[/]: {escape(row['error'])}"
             params_text = f"{row['params']:,}" if row["params"] else ""
-            table.add_row(row["kind"], row["name"], row["distribution"], row["version"], params_text, status, row["description"])
+            cells = [row["kind"], row["name"], row["distribution"], row["version"], params_text, status]
+            table.add_row(*cells, *([escape(row["description"])] if wide else []))
         out.print(table)
