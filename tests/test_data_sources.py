@@ -177,3 +177,15 @@ def test_spec_errors(tmp_path):
         load_dataset(tmp_path / "empty")
     with pytest.raises(UsageError, match="contempt must be 'keep' or 'drop'"):
         load_dataset("demo", contempt="maybe")
+
+
+def test_load_settings_can_come_through_source_options(tmp_path):
+    """Commands pass --data-opt KEY=VALUE as options; load settings among them take effect."""
+    dataset = load_dataset("demo", options={"classes": "happy,sad", "train": 70, "val": 14, "test": 0})
+    assert dataset.classes == ("happy", "sad")
+    ck = make_ck_folder(tmp_path / "ck", subjects=16)
+    assert "contempt" not in load_dataset(ck, options={"contempt": "drop"}).classes
+    raf = make_label_folder(tmp_path / "raf", {"1": 4, "4": 4})
+    assert load_dataset(raf, options={"mapping": "1=surprise,4=happy"}).classes == ("happy", "surprise")
+    with pytest.raises(UsageError, match="val_fraction must be in"):
+        load_dataset("demo", options={"val_fraction": 2})

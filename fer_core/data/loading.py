@@ -15,6 +15,7 @@ from typing import Any
 
 from fer_core.api import Dataset, DatasetSource
 from fer_core.data.combine import apply_contempt, canonicalise, merge, select_classes, with_class_count
+from fer_core.data.labels import parse_mapping
 from fer_core.data.splits import ensure_val
 from fer_core.errors import DataError, UsageError
 from fer_core.registry import get_registry
@@ -37,29 +38,59 @@ def load_dataset(
 ) -> Dataset:
     """Load, canonicalise, merge and select classes; splits ``train``, ``val`` and, where known, ``test``.
 
-    ``options`` go to every source (e.g. ``size``/``channels`` for generic folders, ``train`` for demo).
+    ``options`` go to every source (e.g. ``size``/``channels`` for generic folders, ``train`` for demo);
+    an option named like one of the keyword arguments above overrides it, so ``--data-opt contempt=drop``
+    works wherever a command passes its data options through.
     """
-    if on_bad not in ON_BAD:
-        raise UsageError(f"on_bad must be one of {', '.join(ON_BAD)}, got '{on_bad}'")
-    if contempt not in ("keep", "drop"):
-        raise UsageError(f"contempt must be 'keep' or 'drop', got '{contempt}'")
-    source_options: dict[str, Any] = {
-        "mapping": dict(mapping or {}),
-        "on_bad": on_bad,
-        "seed": seed,
+    source_options = dict(options or {})
+    given = {
+        "classes": classes,
+        "contempt": contempt,
+        "mapping": mapping,
         "val_fraction": val_fraction,
-        "cache": cache,
+        "seed": seed,
         "cache_dir": cache_dir,
-        **(options or {}),
+        "cache": cache,
+        "on_bad": on_bad,
     }
+    given.update({key: source_options.pop(key) for key in list(source_options) if key in given})
+    settings = _checked(given)
+    source_options.update(settings)
     parts = []
     for part in split_spec(spec):
-        dataset = canonicalise(load_part(part, source_options), mapping)
-        dataset = apply_contempt(dataset, contempt)
-        parts.append(ensure_val(dataset, val_fraction, seed))
+        dataset = canonicalise(load_part(part, source_options), settings["mapping"])
+        dataset = apply_contempt(dataset, settings["contempt"])
+        parts.append(ensure_val(dataset, settings["val_fraction"], settings["seed"]))
     dataset = parts[0] if len(parts) == 1 else merge(parts)
-    dataset = select_classes(dataset, classes, mapping)
+    dataset = select_classes(dataset, settings["classes"], settings["mapping"])
     return replace(dataset, protocol=with_class_count(dataset.protocol, len(dataset.classes)))
+
+
+def _checked(given: dict[str, Any]) -> dict[str, Any]:
+    if given["on_bad"] not in ON_BAD:
+        raise UsageError(f"on_bad must be one of {', '.join(ON_BAD)}, got '{given['on_bad']}'")
+    if given["contempt"] not in ("keep", "drop"):
+        raise UsageError(f"contempt must be 'keep' or 'drop', got '{given['contempt']}'")
+    mapping = given["mapping"] or {}
+    if isinstance(mapping, str):  # "1=surprise,4=happy" from a KEY=VALUE option
+        mapping = parse_mapping(mapping.split(","))
+    if not isinstance(mapping, Mapping):
+        raise UsageError(f"mapping must be SOURCE=TARGET pairs, got {mapping!r}")
+    try:
+        val_fraction = float(given["val_fraction"])
+        seed = int(given["seed"])
+    except (TypeError, ValueError):
+        raise UsageError(f"val_fraction must be a number and seed an integer: {given['val_fraction']!r}, {given['seed']!r}") from None
+    if not 0.0 <= val_fraction < 1.0:
+        raise UsageError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    return {
+        **given,
+        "classes": str(given["classes"]),
+        "mapping": {str(k): str(v) for k, v in mapping.items()},
+        "val_fraction": val_fraction,
+        "seed": seed,
+        "cache": bool(given["cache"]),
+    }
 
 
 def split_spec(spec: str | Path) -> list[str]:
