@@ -28,16 +28,25 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title="fer plugins", header_style="bold")
-        wide = out.width >= 150
-        for column in ("kind", "name", "distribution", "version", "params"):
-            table.add_column(column, justify="right" if column == "params" else "left", no_wrap=True)
-        table.add_column("status", overflow="fold", min_width=8)
-        if wide:
-            table.add_column("description", overflow="fold")
-        for row in rows:
-            status = "[green]ok[/]" if row["status"] == "ok" else f"[red]{row['status']}[/]: {escape(row['error'])}"
-            params_text = f"{row['params']:,}" if row["params"] else ""
-            cells = [row["kind"], row["name"], row["distribution"], row["version"], params_text, status]
-            table.add_row(*cells, *([escape(row["description"])] if wide else []))
-        out.print(table)
+        wide = out.width >= 120
+        for group in GROUPS:
+            group_rows = [row for row in rows if row["kind"] == group]
+            if not group_rows:
+                continue
+            table = Table(title=f"fer {group}", title_justify="left", header_style="bold")
+            table.add_column("name", no_wrap=True)
+            table.add_column("distribution", no_wrap=True)
+            table.add_column("version", no_wrap=True)
+            if group == "models":
+                table.add_column("params", justify="right", no_wrap=True)
+            table.add_column("status", overflow="fold")
+            if wide:
+                table.add_column("description", overflow="fold")
+            for row in group_rows:
+                status = "[green]ok[/]" if row["status"] == "ok" else f"[red]{row['status']}[/]: {escape(row['error'])}"
+                cells = [row["name"], row["distribution"], row["version"]]
+                if group == "models":
+                    cells.append(f"{row['params']:,}" if row["params"] else "")
+                cells.append(status)
+                table.add_row(*cells, *([escape(row["description"])] if wide else []))
+            out.print(table)
