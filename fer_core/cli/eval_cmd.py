@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="A fer checkpoint (.safetensors, its .json, or a run folder)."),
         data: str | None = typer.Option(None, "--data", "-d", help="Dataset spec (default: the one the checkpoint was trained on)."),
+        data_opt: list[str] = typer.Option([], "--data-opt", help="Dataset source option KEY=VALUE (repeatable)."),
         split: str = typer.Option("val", "--split", help="val or test (or train)."),
         tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, flip or tencrop."),
         exclude_train_duplicates: bool = typer.Option(
@@ -47,14 +48,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate a checkpoint: accuracy, macro/weighted-F1, per-class P/R/F1, confusion matrix. Loads only safetensors."""
         from fer_core.checkpoint import read_metadata
+        from fer_core.cli.train_cmd import parse_options
         from fer_core.errors import UsageError
         from fer_core.training.evaluate import evaluate_checkpoint
 
+        data_options = parse_options(data_opt, "--data-opt")
         if data is None:
-            data = (read_metadata(checkpoint).get("data") or {}).get("spec")
+            recorded = read_metadata(checkpoint).get("data") or {}
+            data, data_options = recorded.get("spec"), {**recorded.get("options", {}), **data_options}
             if not data:
                 raise UsageError("the checkpoint does not record its dataset; pass --data")
-        result = evaluate_checkpoint(checkpoint, data, split=split, tta=tta, exclude_train_duplicates=exclude_train_duplicates)
+        result = evaluate_checkpoint(
+            checkpoint, data, split=split, tta=tta, exclude_train_duplicates=exclude_train_duplicates, data_options=data_options
+        )
         if as_json:
             typer.echo(json.dumps(result, indent=2))
             return

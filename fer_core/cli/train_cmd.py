@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         input_size: int | None = typer.Option(None, "--input-size", help="Input side in pixels (default: the model's)."),
         channels: int | None = typer.Option(None, "--channels", help="1 (grayscale, default) or 3."),
         threads: int | None = typer.Option(None, "--threads", help="Torch threads (default: all cores)."),
+        data_opt: list[str] = typer.Option([], "--data-opt", help="Dataset source option KEY=VALUE (repeatable), e.g. train=300 for demo."),
         model_opt: list[str] = typer.Option([], "--model-opt", help="Model option KEY=VALUE (repeatable)."),
         balancer_opt: list[str] = typer.Option([], "--balancer-opt", help="Balancer option KEY=VALUE (repeatable; JSON values)."),
         out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default: runs/train-<time>-<model>)."),
@@ -98,6 +99,7 @@ def register(app: typer.Typer) -> None:
             "threads": threads,
         }
         given = {k: v for k, v in given.items() if v is not None}
+        data_options = parse_options(data_opt, "--data-opt")
         if model_opt:
             given["model_options"] = parse_options(model_opt, "--model-opt")
         if balancer_opt:
@@ -107,7 +109,8 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--resume needs --out, the folder of the run to continue")
             saved = _saved_run(out_dir)
             config = TrainConfig.from_dict({**saved["config"], **given})
-            data = data or saved.get("data_spec")
+            if data is None:
+                data, data_options = saved.get("data_spec"), {**saved.get("data_options", {}), **data_options}
             if not data:
                 raise UsageError("--resume: the saved run does not record its data; pass --data")
         else:
@@ -116,7 +119,7 @@ def register(app: typer.Typer) -> None:
             if not data:
                 raise UsageError("missing --data (a dataset name such as demo, or a path)")
             config = TrainConfig(**given)
-        dataset = load_dataset(data)
+        dataset = load_dataset(data, options=data_options)
         result = train(
             config,
             dataset,
@@ -125,6 +128,7 @@ def register(app: typer.Typer) -> None:
             command="fer " + shlex.join(sys.argv[1:]),
             quiet=quiet,
             data_spec=data,
+            data_options=data_options,
         )
         metrics = result.val_metrics
         out.print(

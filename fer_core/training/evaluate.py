@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,12 +85,6 @@ def evaluate(model: nn.Module, meta: dict[str, Any], split: Split, *, tta: str =
     return metrics
 
 
-def train_duplicate_mask(train: Split, split: Split) -> np.ndarray:
-    """True for each image of ``split`` that has no pixel-identical copy in ``train``."""
-    seen = {hashlib.blake2b(image.tobytes(), digest_size=16).digest() for image in train.images}
-    return np.array([hashlib.blake2b(image.tobytes(), digest_size=16).digest() not in seen for image in split.images], dtype=bool)
-
-
 def evaluate_checkpoint(
     checkpoint: Path | str,
     data: str,
@@ -99,16 +92,18 @@ def evaluate_checkpoint(
     split: str = "val",
     tta: str = "none",
     exclude_train_duplicates: bool = False,
+    data_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Load a fer checkpoint and a dataset (anything ``load_dataset`` takes) and measure one split."""
     from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
+    from fer_core.data.dedup import train_duplicate_mask
     from fer_core.data.loading import load_dataset
 
     if tta not in TTA_MODES:
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
     weights = resolve_checkpoint(checkpoint)
     model, meta = load_checkpoint(weights)
-    dataset = load_dataset(data)
+    dataset = load_dataset(data, options=data_options)
     if tuple(dataset.classes) != tuple(meta["classes"]):
         raise DataError(f"dataset classes {list(dataset.classes)} differ from the checkpoint's {list(meta['classes'])}")
     if split not in dataset.splits:
@@ -118,7 +113,7 @@ def evaluate_checkpoint(
     if exclude_train_duplicates:
         if split == "train":
             raise UsageError("--exclude-train-duplicates makes no sense on the train split")
-        mask = train_duplicate_mask(dataset.splits["train"], target)
+        mask = ~train_duplicate_mask(dataset, split)
     metrics = evaluate(model, meta, target, tta=tta, mask=mask)
     return {
         "checkpoint": str(weights),

@@ -80,10 +80,12 @@ def train(
     command: str | None = None,
     quiet: bool = False,
     data_spec: str | None = None,
+    data_options: dict[str, Any] | None = None,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Train ``config.model`` on ``dataset`` (splits ``train`` and ``val``) and write the run into ``out_dir``.
 
+    ``data_spec``/``data_options`` record what ``load_dataset`` was given, so eval and resume can reload it.
     ``on_batch(epoch, batch)`` is called before each training batch (tests use it to interrupt a run).
     """
     import torch
@@ -96,7 +98,7 @@ def train(
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     try:
-        run = _Run(config, dataset, out_dir, quiet=quiet, command=command, data_spec=data_spec)
+        run = _Run(config, dataset, out_dir, quiet=quiet, command=command, data=(data_spec, dict(data_options or {})))
         if saved is not None:
             run.restore(saved)
         return run.fit(on_batch)
@@ -117,7 +119,16 @@ def _previous_state(out_dir: Path, config: TrainConfig, resume: bool) -> dict[st
 
 
 class _Run:
-    def __init__(self, config: TrainConfig, dataset: Dataset, out_dir: Path, *, quiet: bool, command: str | None, data_spec: str | None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset: Dataset,
+        out_dir: Path,
+        *,
+        quiet: bool,
+        command: str | None,
+        data: tuple[str | None, dict[str, Any]],
+    ):
         import torch
 
         from fer_core.registry import get_registry
@@ -164,7 +175,13 @@ class _Run:
             "command": command if command is not None else shlex.join(sys.argv),
             "config": config.to_dict(),
             "config_hash": config.config_hash(),
-            "data": {"spec": data_spec, "name": dataset.name, "protocol": dataset.protocol, "synthetic": dataset.synthetic},
+            "data": {
+                "spec": data[0],
+                "options": data[1],
+                "name": dataset.name,
+                "protocol": dataset.protocol,
+                "synthetic": dataset.synthetic,
+            },
             "fer_core_version": _fer_version(),
             "torch_version": torch.__version__,
         }
@@ -193,7 +210,7 @@ class _Run:
         config, progress = self.config, self.progress
         while not progress.stopped_reason:
             epoch = progress.epoch + 1
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             train_stats = self._train_epoch(epoch, on_batch)
             val_metrics = self._validate()
             seconds = time.perf_counter() - started
@@ -205,6 +222,8 @@ class _Run:
                 "val_macro_f1": val_metrics["macro_f1"],
                 "lr": self.optimizer.param_groups[0]["lr"],
                 "seconds": round(seconds, 3),
+                # CPU seconds of this process: on a shared machine, wall time overstates what the run cost.
+                "cpu_seconds": round(time.process_time() - cpu_started, 3),
             }
             progress.epoch, progress.train_seconds = epoch, progress.train_seconds + seconds
             progress.history.append(row)
@@ -313,6 +332,7 @@ class _Run:
             "config": self.config.to_dict(),
             "config_hash": self.config.config_hash(),
             "data_spec": self.base_meta["data"]["spec"],
+            "data_options": self.base_meta["data"]["options"],
             "progress": asdict(self.progress),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
