@@ -15,7 +15,7 @@ from fer_core.cli.console import err, out
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from fer_core.bench.executors import CellEvent
+    from fer_core.bench.executors import CellEvent, Executor
     from fer_core.bench.results import Results
     from fer_core.bench.runner import BenchResult
 
@@ -94,14 +94,35 @@ def _fail_if_incomplete(outcome: BenchResult) -> None:
         )
 
 
+def _executor(name: str, ray_options: dict[str, Any], command: str) -> Executor | None:
+    """None means run_bench's default, the local sequential executor."""
+    from fer_core.errors import UsageError
+
+    given = {k: v for k, v in ray_options.items() if v is not None}
+    if name == "local":
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise UsageError(f"{flags} only apply to --executor ray")
+        return None
+    if name == "ray":
+        from fer_core.bench.ray_executor import RayExecutor
+
+        return RayExecutor(command=command, **given)
+    raise UsageError(f"--executor must be local or ray, not '{name}'")
+
+
 class _Progress:
-    """A rich progress bar over cells plus one line per finished cell, on stderr."""
+    """A rich progress bar over cells (queued, running, done, failed) plus one line per finished cell, on stderr."""
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err)
         self.task = self.bar.add_task("cells", total=0)
+        self.queued: set[str] = set()
+        self.running: set[str] = set()
+        self.starts: dict[str, int] = {}
+        self.done = self.failed = 0
 
     def __enter__(self) -> _Progress:
         return self
@@ -110,27 +131,43 @@ class _Progress:
         if self.bar.live.is_started:
             self.bar.stop()
 
+    def counts(self) -> str:
+        return f"{len(self.queued)} queued, {len(self.running)} running, {self.done} done, {self.failed} failed"
+
     def __call__(self, event: CellEvent) -> None:
         from rich.markup import escape
 
         if not self.bar.live.is_started:  # only once the grid is planned, so a usage error prints alone
             self.bar.start()
-        cell = escape(event.job.cell_id)
+        cell_id = event.job.cell_id
+        cell = escape(cell_id)
         if event.kind in ("queued", "skipped"):
             self.bar.update(self.task, total=(self.bar.tasks[0].total or 0) + 1)
-        if event.kind == "skipped":
+        if event.kind == "queued":
+            self.queued.add(cell_id)
+        elif event.kind == "skipped":
+            self.done += 1
             self.bar.advance(self.task)
             self.bar.console.print(f"[dim]skip[/] {cell} (finished earlier)", highlight=False)
         elif event.kind == "started":
-            self.bar.update(self.task, description=f"training {cell}")
+            self.queued.discard(cell_id)
+            self.running.add(cell_id)
+            self.starts[cell_id] = self.starts.get(cell_id, 0) + 1
+            if self.starts[cell_id] > 1:
+                self.bar.console.print(f"[yellow]retry[/] {cell} (attempt {self.starts[cell_id]})", highlight=False)
         elif event.kind == "finished" and event.result is not None:
+            self.queued.discard(cell_id)
+            self.running.discard(cell_id)
             self.bar.advance(self.task)
             result = event.result
             if result.ok:
+                self.done += 1
                 f1 = result.metrics.get("val", {}).get("macro_f1")
                 self.bar.console.print(f"[green]done[/] {cell}: val macro-F1 {_fmt(f1)} in {result.wall_seconds:.0f} s", highlight=False)
             else:
+                self.failed += 1
                 self.bar.console.print(f"[red]failed[/] {cell} while {result.failed_step}: {escape(result.error)}", highlight=False)
+        self.bar.update(self.task, description=self.counts())
 
 
 def register(app: typer.Typer) -> None:
@@ -161,6 +198,15 @@ def register(app: typer.Typer) -> None:
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no table; only the report path and errors."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+        executor: str = typer.Option("local", "--executor", help="local (sequential, default) or ray (one Ray task per cell)."),
+        address: str | None = typer.Option(
+            None, "--address", help="Ray only: auto, ray://HOST:10001 or local (default: RAY_ADDRESS, a running cluster, else local)."
+        ),
+        cpus_per_job: int | None = typer.Option(None, "--cpus-per-job", help="Ray only: CPUs (and training threads) per cell, default 1."),
+        gpus_per_job: float | None = typer.Option(None, "--gpus-per-job", help="Ray only: GPUs per cell, may be fractional; default 0."),
+        max_retries: int | None = typer.Option(
+            None, "--max-retries", help="Ray only: reruns of a cell whose worker died before it is recorded as failed; default 2."
+        ),
     ) -> None:
         """Cross-benchmark models x balancers x seeds: train, evaluate and report every cell (resumable)."""
         from fer_core.bench.jobs import BenchSpec, parse_list, parse_seeds
@@ -193,11 +239,13 @@ def register(app: typer.Typer) -> None:
                 name=name or "bench",
                 out=str(out_dir) if out_dir is not None else None,
             )
+        ray_options = {"address": address, "cpus_per_job": cpus_per_job, "gpus_per_job": gpus_per_job, "max_retries": max_retries}
+        runner = _executor(executor, ray_options, _command_line())
         if quiet or as_json:
-            outcome = run_bench(spec, command=_command_line(), redo_changed=redo_changed)
+            outcome = run_bench(spec, runner, command=_command_line(), redo_changed=redo_changed)
         else:
             with _Progress() as progress:
-                outcome = run_bench(spec, progress=progress, command=_command_line(), redo_changed=redo_changed)
+                outcome = run_bench(spec, runner, progress=progress, command=_command_line(), redo_changed=redo_changed)
         if as_json:
             out.print_json(json.dumps(outcome.to_dict(), default=str))
         else:
