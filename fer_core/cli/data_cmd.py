@@ -79,12 +79,17 @@ def _print_human(info: dict[str, Any]) -> None:
         carved = info["val_carved"]
         grouped = ", grouped by subject" if carved.get("grouped") else ""
         out.print(f"val: carved from train ({carved['fraction']:.0%}, stratified{grouped}, seed {carved['seed']})")
+    for part in info.get("components", []):
+        sizes = ", ".join(f"{k} {v:,}" for k, v in part.items() if isinstance(v, int) and not isinstance(v, bool))
+        out.print(f"part: {escape(part['name'])} ({escape(part['protocol'])}; {sizes})")
+    for part, splits in (info.get("moved_to_train") or {}).items():
+        out.print(f"moved to train: {escape(part)} {', '.join(splits)} (not every part has that split)")
     if info.get("subjects"):
         out.print(f"subjects: {info['subjects']}")
     table = Table(title=f"classes ({len(info['classes'])})", header_style="bold")
     table.add_column("split")
     for name in [*info["classes"], "total"]:
-        table.add_column(name, justify="right", min_width=len(name))
+        table.add_column(name, justify="right", min_width=max(len(name), 6))
     for split, counts in info["counts"].items():
         table.add_row(split, *(f"{counts[c]:,}" for c in [*info["classes"], "total"]))
     out.print(table)
