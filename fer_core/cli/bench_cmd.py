@@ -102,7 +102,7 @@ def _executor(name: str, ray_options: dict[str, Any], command: str) -> Executor 
     if name == "local":
         if given:
             flags = ", ".join("--" + k.replace("_", "-") for k in given)
-            raise UsageError(f"{flags} only apply to --executor ray")
+            raise UsageError(f"{flags}: only with --executor ray")
         return None
     if name == "ray":
         from fer_core.bench.ray_executor import RayExecutor
