@@ -66,6 +66,7 @@ def register(app: typer.Typer) -> None:
         time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds; no epoch starts that would end past it."),
         input_size: int | None = typer.Option(None, "--input-size", help="Input side in pixels (default: the model's)."),
         channels: int | None = typer.Option(None, "--channels", help="1 (grayscale, default) or 3."),
+        precision: str | None = typer.Option(None, "--precision", help="fp32 (default) or bf16 (autocast in training; CPUs with BF16)."),
         threads: int | None = typer.Option(None, "--threads", help="Torch threads (default: all cores)."),
         data_opt: list[str] = typer.Option([], "--data-opt", help="Dataset source option KEY=VALUE (repeatable), e.g. train=300 for demo."),
         model_opt: list[str] = typer.Option([], "--model-opt", help="Model option KEY=VALUE (repeatable)."),
@@ -97,6 +98,7 @@ def register(app: typer.Typer) -> None:
             "input_size": input_size,
             "channels": channels,
             "threads": threads,
+            "precision": precision,
         }
         given = {k: v for k, v in given.items() if v is not None}
         data_options = parse_options(data_opt, "--data-opt")

@@ -12,6 +12,7 @@ from fer_core.errors import UsageError
 AUGMENT_PRESETS = ("none", "light", "standard", "strong")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "plateau", "none")
+PRECISIONS = ("fp32", "bf16")
 # Fields that change how fast a run goes, not what it computes.
 _NOT_HASHED = ("threads",)
 
@@ -37,6 +38,7 @@ class TrainConfig:
     channels: int = 1
     channels_last: bool = True
     threads: int | None = None
+    precision: str = "fp32"  # bf16: autocast in training (CPUs with AVX512-BF16/AMX); evaluation stays fp32
 
     def __post_init__(self) -> None:
         problems = []
@@ -62,6 +64,8 @@ class TrainConfig:
             problems.append(f"input size must be >= 8, got {self.input_size}")
         if self.channels not in (1, 3):
             problems.append(f"channels must be 1 or 3, got {self.channels}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be >= 1, got {self.threads}")
         if problems:

@@ -55,7 +55,6 @@ def predict_logits(
 
 def _tta_views(x: torch.Tensor, tta: str) -> list[torch.Tensor]:
     import torch.nn.functional as F
-    from torchvision.transforms.v2.functional import ten_crop
 
     if tta == "none":
         return [x]
@@ -63,7 +62,11 @@ def _tta_views(x: torch.Tensor, tta: str) -> list[torch.Tensor]:
         return [x, x.flip(-1)]
     size = x.shape[-1]
     crop = round(size * TENCROP_FRACTION)
-    return [F.interpolate(view, size=(size, size), mode="bilinear", align_corners=False) for view in ten_crop(x, [crop, crop])]
+    edge, mid = size - crop, (size - crop) // 2
+    corners = [(0, 0), (0, edge), (edge, 0), (edge, edge), (mid, mid)]  # four corners and the centre, as torchvision's ten_crop
+    crops = [x[..., top : top + crop, left : left + crop] for top, left in corners]
+    crops += [c.flip(-1) for c in crops]
+    return [F.interpolate(c, size=(size, size), mode="bilinear", align_corners=False) for c in crops]
 
 
 def evaluate(model: nn.Module, meta: dict[str, Any], split: Split, *, tta: str = "none", mask: np.ndarray | None = None) -> dict[str, Any]:

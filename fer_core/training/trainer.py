@@ -261,8 +261,9 @@ class _Run:
                 images = self.augmenter(self.images[index].numpy(), rng) if self.augmenter else self.images[index].numpy()
                 x = to_tensor(images, self.prep).contiguous(memory_format=self.memory_format)
                 y = self.labels[index]
-                logits = self.model(x)
-                loss = self.criterion(logits, y)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
+                    logits = self.model(x)
+                loss = self.criterion(logits.float(), y)
                 value = float(loss.detach())
                 if not np.isfinite(value):
                     self._diverged(epoch, b, value)

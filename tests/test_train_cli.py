@@ -1,0 +1,106 @@
+"""`fer train` and `fer eval` end to end on (a small slice of) the demo data, and their one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fer_core.cli.app import main
+
+FER = Path(sys.executable).with_name("fer")
+DEMO = ["--data", "demo", "--data-opt", "train=210", "--data-opt", "val=105", "--data-opt", "test=70"]
+
+
+def run_fer(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run `fer` in this process as the console script does (main() turns FerErrors into exit codes)."""
+    monkeypatch.setattr(sys, "argv", ["fer", *args])
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def fer_subprocess(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([str(FER), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sys, "argv", ["fer", "train", "--model", "mycnn_v1", *DEMO, "--epochs", "2", "--threads", "1", "--out", str(out), "-q"])
+    try:
+        main()
+    except SystemExit as exc:
+        assert exc.code in (0, None)
+    finally:
+        mp.undo()
+    return out
+
+
+def test_eval_in_a_fresh_process_reproduces_the_sidecar_metrics_exactly(demo_run):
+    sidecar = json.loads((demo_run / "best.json").read_text())
+    assert sidecar["command"].startswith("fer train --model mycnn_v1 --data demo")
+    done = fer_subprocess("eval", "--checkpoint", str(demo_run / "best.safetensors"), *DEMO, "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["split"] == "val" and result["synthetic"] is True and result["n"] == 105
+    for key, value in sidecar["val_metrics"].items():
+        assert result[key] == value, key
+
+
+def test_eval_defaults_to_the_recorded_data_and_reports_tta_separately(demo_run, monkeypatch, capsys):
+    code, out, err = run_fer(monkeypatch, capsys, "eval", "--checkpoint", str(demo_run), "--json")
+    assert code == 0, err
+    plain = json.loads(out)
+    assert plain["n"] == 105 and plain["tta"] == "none"
+    code, out, err = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run), "--split", "test", "--tta", "flip", "--json")
+    assert code == 0, err
+    flipped = json.loads(out)
+    assert flipped["split"] == "test" and flipped["tta"] == "flip" and flipped["n"] == 70
+    code, out, _ = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run))
+    assert code == 0 and "macro-F1" in out and "SYNTHETIC" in out
+
+
+def test_eval_refuses_pickles_in_one_line(tmp_path, monkeypatch, capsys):
+    pickled = tmp_path / "model.pt"
+    pickled.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    disguised = tmp_path / "model.safetensors"
+    disguised.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    for path, reason in ((pickled, "refusing to load a pickle"), (disguised, "not a safetensors file")):
+        code, _, err = run_fer(monkeypatch, capsys, "eval", "--checkpoint", str(path), "--data", "demo")
+        assert code == 1
+        assert err.startswith("error:") and reason in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["train", "--model", "no_such_model", "--data", "demo"], 2, "unknown model 'no_such_model'"),
+        (["train", "--model", "mycnn_v1", "--data", "demo", "--lr", "-1"], 2, "learning rate must be > 0"),
+        (["train", "--model", "mycnn_v1", "--data", "demo", "--schedule", "linear"], 2, "schedule must be one of"),
+        (["train", "--model", "mycnn_v1"], 2, "missing --data"),
+        (["train", "--resume"], 2, "--resume needs --out"),
+        (["train", "--model", "mycnn_v1", "--data", "demo", "--balancer-opt", "oops"], 2, "expects KEY=VALUE"),
+    ],
+)
+def test_train_usage_errors(monkeypatch, capsys, args, code, message):
+    got, _, err = run_fer(monkeypatch, capsys, *args)
+    assert got == code and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_eval_usage_errors(demo_run, monkeypatch, capsys):
+    code, _, err = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run), "--split", "nosuch")
+    assert code == 2 and "has no 'nosuch' split" in err
+    code, _, err = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run), "--tta", "spin")
+    assert code == 2 and "unknown test-time augmentation" in err
