@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # torch is installed first, on its own, so the CPU machine's local wheels are used when present.
+# The ray extra is only for the Ray executor's tests (~20 s to install, ~1 min of tests); the core never needs it.
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PLUGINS := $(sort $(wildcard plugins/fer-*))
 STAMP := $(VENV)/.fer-installed
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q 'setuptools>=77' wheel
 	$(BIN)/python -c "import torch, torchvision" 2>/dev/null || $(BIN)/python -m pip install -q $(TORCH_SPEC)
-	$(BIN)/python -m pip install -q --no-build-isolation -e '.[dev,onnx]' $(addprefix -e ./,$(PLUGINS))
+	$(BIN)/python -m pip install -q --no-build-isolation -e '.[dev,onnx,ray]' $(addprefix -e ./,$(PLUGINS))
 	touch $@
 
 # pytest exits 5 when it collects nothing: that is a broken suite, not a pass.

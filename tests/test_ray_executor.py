@@ -92,10 +92,15 @@ def cluster(tmp_path_factory):
     get_registry.cache_clear()
 
 
-def run_fer(monkeypatch, *args):
-    """`fer ARGS` through the real entry point, on the tiny demo data; the exit code."""
+def run_fer(monkeypatch, *args, loads=None):
+    """`fer ARGS` through the real entry point, on the tiny demo data (each load appended to ``loads``); the exit code."""
+
+    def load(spec, **options):
+        (loads if loads is not None else []).append(spec)
+        return tiny_demo()
+
     monkeypatch.setattr(sys, "argv", ["fer", *args])
-    monkeypatch.setattr(fer_core.data.loading, "load_dataset", lambda spec, **kw: tiny_demo())
+    monkeypatch.setattr(fer_core.data.loading, "load_dataset", load)
     try:
         main()
     except SystemExit as exc:
@@ -122,8 +127,10 @@ def files(run_dir):
 def ray_and_local_runs(cluster, tmp_path_factory):
     root = tmp_path_factory.mktemp("grids")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        ray_code = run_fer(monkeypatch, *GRID, *SETTINGS, "--executor", "ray", "--out", str(root / "ray"))
+        loads = []
+        ray_code = run_fer(monkeypatch, *GRID, *SETTINGS, "--executor", "ray", "--out", str(root / "ray"), loads=loads)
         local_code = run_fer(monkeypatch, *GRID, *SETTINGS, "--out", str(root / "local"))
+    assert loads == ["demo"], "the driver loads each data spec once for the whole grid"
     return root / "ray", root / "local", ray_code, local_code
 
 
@@ -148,6 +155,8 @@ def test_ray_cells_match_local_cells_metric_for_metric(ray_and_local_runs):
         local = json.loads((local_dir / "cells" / cell / "result.json").read_text())
         assert on_ray["metrics"] == local["metrics"] and on_ray["metrics"]["test"]["confusion"]
         assert on_ray["params"] == local["params"] and on_ray["epochs_run"] == local["epochs_run"] == 1
+        # workers trained on the driver's tiny dataset from the object store; loading "demo" themselves would give 2,800 faces
+        assert on_ray["dataset"]["splits"] == {"train": 140, "val": 70, "test": 70}
 
 
 def test_rerun_on_ray_skips_every_finished_cell_before_submission(ray_and_local_runs, monkeypatch, capsys):
