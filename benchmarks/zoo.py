@@ -5,7 +5,8 @@
 
 Inference: batch 64, eval mode, no_grad, memory layout (NCHW or channels_last) whichever is faster.
 Training: batch 32, forward + cross-entropy + backward + AdamW step, train mode, the same layout.
-Models take turns for ``--rounds`` rounds and each keeps its best (least disturbed) run.
+Each figure is the fastest batch seen (slower ones were disturbed by other jobs); models take turns
+for ``--rounds`` rounds so that a burst of someone else's work does not land on one model only.
 MFLOPs are millions of multiply-adds per image (see fer_core/flops.py).
 """
 
@@ -48,13 +49,17 @@ def weight_layers(model: nn.Module) -> int:
     return sum(isinstance(m, nn.Conv1d | nn.Conv2d | nn.Linear) for m in model.modules())
 
 
-def images_per_second(step: Callable[[], None], batch: int, seconds: float, min_steps: int = 2) -> float:
+def images_per_second(step: Callable[[], None], batch: int, seconds: float, min_steps: int = 3) -> float:
+    """Images per second of the fastest of the timed steps (as ``timeit`` advises: slower ones were disturbed)."""
     step()  # warm-up: allocations, oneDNN kernel selection
-    steps, start = 0, time.perf_counter()
+    fastest, start = float("inf"), time.perf_counter()
+    steps = 0
     while steps < min_steps or time.perf_counter() - start < seconds:
+        began = time.perf_counter()
         step()
+        fastest = min(fastest, time.perf_counter() - began)
         steps += 1
-    return steps * batch / (time.perf_counter() - start)
+    return batch / fastest
 
 
 def inference_speed(model: nn.Module, size: int, seconds: float) -> tuple[float, str]:
@@ -110,11 +115,7 @@ def describe(registry: Registry, name: str, size: int) -> tuple[Row, nn.Module]:
 
 
 def time_round_robin(pairs: list[tuple[Row, nn.Module]], size: int, seconds: float, rounds: int) -> None:
-    """Fill in speeds, keeping each model's best of ``rounds`` short runs taken in turn.
-
-    On a CPU shared with other jobs the best run is the one least disturbed; taking turns spreads the
-    disturbance over all models instead of penalising whichever ran during someone else's burst.
-    """
+    """Fill in speeds, keeping each model's best of ``rounds`` short runs taken in turn."""
     share = seconds / (2 * rounds)
     for _ in range(rounds):
         for row, model in pairs:
