@@ -46,23 +46,29 @@ def test_bad_executor_options_are_one_line_usage_errors(monkeypatch, capsys, tmp
     assert not (tmp_path / "run").exists()
 
 
-def test_an_unreachable_cluster_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+REFUSED = "ConnectionError: Could not find any running Ray instance."
+TOKEN_HINT = " (a cluster with token authentication also needs RAY_AUTH_MODE=token and its token, see docs/ray.md)"
+
+
+@pytest.mark.parametrize(
+    ("address", "hint"),
+    [("auto", ""), ("ray://head.example:10001", TOKEN_HINT), ("head.example:6379", TOKEN_HINT)],
+)
+def test_an_unreachable_cluster_is_a_one_line_error(monkeypatch, capsys, tmp_path, address, hint):
     ray = pytest.importorskip("ray")
     if ray.is_initialized():
         pytest.skip("Ray is already initialised in this process, so the executor would use it")
 
     def refuse(*args, **kwargs):
-        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to.")
+        raise ConnectionError("Could not find any running Ray instance.")
 
     monkeypatch.setattr(ray, "init", refuse)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     code, err = fer(
-        monkeypatch, capsys, *GRID, "--set", "threads=1", "--executor", "ray", "--address", "auto", "--out", str(tmp_path / "r")
+        monkeypatch, capsys, *GRID, "--set", "threads=1", "--executor", "ray", "--address", address, "--out", str(tmp_path / "r")
     )
     assert code == 1
-    assert err.strip().splitlines()[-1] == (
-        "error: cannot start or reach a Ray cluster at auto: ConnectionError: Could not find any running Ray instance. "
-        "Please specify the one to connect to."
-    )
+    assert err.strip().splitlines()[-1] == f"error: cannot start or reach a Ray cluster at {address}: {REFUSED}{hint}"
 
 
 def test_fer_bench_help_lists_the_executor_options_without_importing_ray():

@@ -13,6 +13,7 @@ result), is retried ``max_retries`` times by Ray and then recorded as a failed c
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from fer_core.api import Dataset
 
 INSTALL_HINT = "pip install 'fer-core[ray]'"
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
 FAILED_STEP = "run on Ray"
 
 
@@ -140,7 +142,10 @@ class RayExecutor:
             ray.init(address=self.address, **options)
         except Exception as exc:  # ConnectionError, ValueError for a bad address, RuntimeError, ...
             where = f" at {self.address}" if self.address else ""
-            raise FerError(f"cannot start or reach a Ray cluster{where}: {_first_line(exc)}") from None
+            hint = ""
+            if self.address not in (None, "local", "auto") and not os.environ.get(AUTH_MODE_ENV):
+                hint = f" (a cluster with token authentication also needs {AUTH_MODE_ENV}=token and its token, see docs/ray.md)"
+            raise FerError(f"cannot start or reach a Ray cluster{where}: {_first_line(exc)}{hint}") from None
         return True
 
     def _check_resources(self, ray: ModuleType) -> None:
