@@ -1,0 +1,135 @@
+"""Training images/s: fer's trainer against a plain reference loop, same model, same images, same threads.
+
+The reference is how the original notebook trained: torchvision ``ImageFolder`` + PIL transforms
+(grayscale, random horizontal flip, random rotation, ToTensor, Normalize) + ``DataLoader`` (batch 32,
+shuffled, no worker processes on a 2-core machine), AdamW. fer's trainer holds the images in memory as
+uint8, augments a batch with albumentations, normalises it in one tensor operation and trains in
+channels_last. Both see a fixed, stratified subset of the FER-2013 train folder. Each side runs
+``--epochs`` epochs; the last one is timed (the first warms caches), training loop only.
+
+    .venv/bin/python benchmarks/train_speed.py --models mycnn_v1,mycnn_v3 --images 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013" / "train"
+
+
+def subset_paths(root: Path, count: int, seed: int = 0) -> list[Path]:
+    """A class-stratified random subset of ``count`` image files under ``root/<class>/``."""
+    files = sorted(p for p in root.glob("*/*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not files:
+        raise SystemExit(f"no images under {root}; pass --data DIR (an ImageFolder-style folder)")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(files), size=min(count, len(files)), replace=False)
+    return sorted(files[i] for i in chosen)
+
+
+def reference_images_per_s(model_name: str, paths: list[Path], root: Path, epochs: int, seed: int) -> float:
+    import torch
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    from fer_core.registry import get_registry
+
+    keep = {str(p) for p in paths}
+    transform = transforms.Compose(
+        [
+            transforms.Grayscale(num_output_channels=1),
+            transforms.RandomHorizontalFlip(),
+            transforms.RandomRotation(15),
+            transforms.ToTensor(),
+            transforms.Normalize((0.5,), (0.5,)),
+        ]
+    )
+    folder = datasets.ImageFolder(str(root), transform=transform, is_valid_file=lambda p: p in keep)
+    loader = DataLoader(folder, batch_size=32, shuffle=True, num_workers=0, generator=torch.Generator().manual_seed(seed))
+    torch.manual_seed(seed)
+    model = get_registry().create("models", model_name).build(num_classes=len(folder.classes), in_channels=1, input_size=48)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    criterion = torch.nn.CrossEntropyLoss()
+    model.train()
+    rate = 0.0
+    for _ in range(epochs):
+        started, seen = time.perf_counter(), 0
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+            seen += len(y)
+        rate = seen / (time.perf_counter() - started)
+    return rate
+
+
+def fer_images_per_s(model_name: str, paths: list[Path], epochs: int, seed: int, threads: int, precision: str) -> float:
+    import cv2
+
+    from fer_core.api import Dataset, Split
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.trainer import train
+
+    classes = tuple(sorted({p.parent.name for p in paths}))
+    images = np.stack([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in paths])
+    labels = np.array([classes.index(p.parent.name) for p in paths], dtype=np.int64)
+    val = np.arange(0, len(paths), max(1, len(paths) // 64))  # a token validation split: the epoch timing excludes it
+    dataset = Dataset("speed", classes, {"train": Split(images, labels), "val": Split(images[val], labels[val])}, "speed:subset")
+    config = TrainConfig(model=model_name, epochs=epochs, patience=0, seed=seed, threads=threads, precision=precision)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(config, dataset, Path(tmp) / "run", quiet=True, command="benchmarks/train_speed.py")
+    return float(result.history[-1]["train_images_per_s"])
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="mycnn_v1,mycnn_v3")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ImageFolder-style train folder")
+    parser.add_argument("--images", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per side; the last one is timed")
+    # One thread by default: on a shared 2-core machine two OpenMP threads stall each other (60 img/s instead of 1,700).
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--bf16", action="store_true", help="also time fer's trainer with bf16 autocast")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    paths = subset_paths(args.data, args.images, args.seed)
+    print(f"# {len(paths)} images from {args.data}, {args.threads} thread(s), torch {torch.__version__}, {cpu_name()}")
+    print(f"# load average before: {os.getloadavg()[0]:.2f} (the machine is shared; rates vary run to run)")
+    header = "| model | reference img/s | fer fp32 img/s | speed-up |" + (" fer bf16 img/s | speed-up |" if args.bf16 else "")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for name in args.models.split(","):
+        reference = reference_images_per_s(name, paths, args.data, args.epochs, args.seed)
+        ours = fer_images_per_s(name, paths, args.epochs, args.seed, args.threads, "fp32")
+        row = f"| {name} | {reference:.0f} | {ours:.0f} | {ours / reference:.1f}x |"
+        if args.bf16:
+            bf16 = fer_images_per_s(name, paths, args.epochs, args.seed, args.threads, "bf16")
+            row += f" {bf16:.0f} | {bf16 / reference:.1f}x |"
+        print(row, flush=True)
+    print(f"# load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
