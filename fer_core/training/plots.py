@@ -23,6 +23,7 @@ def plot_curves(history: list[dict[str, Any]], target: Path, title: str) -> None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -32,6 +33,7 @@ def plot_curves(history: list[dict[str, Any]], target: Path, title: str) -> None
         ax.set_title(label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)

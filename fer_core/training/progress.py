@@ -16,6 +16,7 @@ class EpochProgress:
         self.console = Console(stderr=True, soft_wrap=True)
         self._progress: Progress | None = None
         self._task: Any = None
+        self._log: tuple[int, int, int, int] | None = None
 
     def message(self, text: str) -> None:
         if not self.quiet:
@@ -23,6 +24,9 @@ class EpochProgress:
 
     def start(self, epoch: int, epochs: int, batches: int) -> None:
         if self.quiet:
+            return
+        if not self.console.is_terminal:  # a log file: a plain line every tenth of the epoch instead of a live bar
+            self._log = (epoch, epochs, batches, 0)
             return
         self._progress = Progress(
             TextColumn(f"epoch {epoch}/{epochs}"),
@@ -40,11 +44,18 @@ class EpochProgress:
     def advance(self, loss: float, acc: float, f1: float) -> None:
         if self._progress is not None:
             self._progress.update(self._task, advance=1, loss=loss, acc=acc, f1=f1)
+        elif self._log is not None:
+            epoch, epochs, batches, done = self._log
+            done += 1
+            self._log = (epoch, epochs, batches, done)
+            if done % max(1, batches // 10) == 0 or done == batches:
+                self.message(f"epoch {epoch}/{epochs}  batch {done}/{batches}  loss {loss:.4f}  acc {acc:.3f}  macro-F1 {f1:.3f}")
 
     def stop(self) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        self._log = None
 
     def epoch_done(self, row: dict[str, Any], improved: bool) -> None:
         mark = " [green]*best*[/]" if improved else ""
