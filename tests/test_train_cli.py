@@ -67,9 +67,10 @@ def test_eval_defaults_to_the_recorded_data_and_reports_tta_separately(demo_run,
     code, out, err = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run), "--split", "test", "--tta", "flip", "--json")
     assert code == 0, err
     flipped = json.loads(out)
-    assert flipped["split"] == "test" and flipped["tta"] == "flip" and flipped["n"] == 70
-    code, out, _ = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run))
-    assert code == 0 and "macro-F1" in out and "SYNTHETIC" in out
+    assert flipped["split"] == "test" and flipped["tta"] == "none" and flipped["n"] == 70
+    assert flipped["with_tta"]["tta"] == "flip" and flipped["with_tta"]["n"] == 70
+    code, out, _ = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run), "--tta", "tencrop")
+    assert code == 0 and "macro-F1" in out and "SYNTHETIC" in out and "tencrop TTA" in out
 
 
 def test_eval_refuses_pickles_in_one_line(tmp_path, monkeypatch, capsys):

@@ -16,7 +16,7 @@ def metrics_table(result: dict[str, Any]) -> Any:
     from rich.table import Table
 
     title = escape(
-        f"{result['model']} on {result['data']} [{result['split']}], {result['n']} images, TTA {result['tta']}"
+        f"{result['model']} on {result['data']} [{result['split']}], {result['n']} images"
         + (f", {result['excluded_train_duplicates']} train duplicates excluded" if result["excluded_train_duplicates"] else "")
         + (" (SYNTHETIC data)" if result["synthetic"] else "")
     )
@@ -30,6 +30,11 @@ def metrics_table(result: dict[str, Any]) -> Any:
     table.add_row("macro-F1", "", "", f"{result['macro_f1']:.4f}", "")
     table.add_row("weighted-F1", "", "", f"{result['weighted_f1']:.4f}", "")
     table.add_row("balanced accuracy", "", "", f"{result['balanced_accuracy']:.4f}", "")
+    tta = result.get("with_tta")
+    if tta:
+        table.add_section()
+        table.add_row(f"accuracy, {tta['tta']} TTA", "", "", f"{tta['accuracy']:.4f}", str(tta["n"]))
+        table.add_row(f"macro-F1, {tta['tta']} TTA", "", "", f"{tta['macro_f1']:.4f}", "")
     return table
 
 

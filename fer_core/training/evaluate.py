@@ -97,7 +97,10 @@ def evaluate_checkpoint(
     exclude_train_duplicates: bool = False,
     data_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Load a fer checkpoint and a dataset (anything ``load_dataset`` takes) and measure one split."""
+    """Load a fer checkpoint and a dataset (anything ``load_dataset`` takes) and measure one split.
+
+    The top-level metrics are always the plain ones; with ``tta`` they come again under ``with_tta``.
+    """
     from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
     from fer_core.data.dedup import train_duplicate_mask
     from fer_core.data.loading import load_dataset
@@ -117,8 +120,7 @@ def evaluate_checkpoint(
         if split == "train":
             raise UsageError("--exclude-train-duplicates makes no sense on the train split")
         mask = ~train_duplicate_mask(dataset, split)
-    metrics = evaluate(model, meta, target, tta=tta, mask=mask)
-    return {
+    result = {
         "checkpoint": str(weights),
         "model": meta["model"],
         "data": dataset.name,
@@ -126,5 +128,8 @@ def evaluate_checkpoint(
         "synthetic": dataset.synthetic,
         "split": split,
         "excluded_train_duplicates": 0 if mask is None else int((~mask).sum()),
-        **metrics,
+        **evaluate(model, meta, target, mask=mask),
     }
+    if tta != "none":  # reported beside the plain number, never instead of it
+        result["with_tta"] = evaluate(model, meta, target, tta=tta, mask=mask)
+    return result
