@@ -183,7 +183,7 @@ def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None
         f"- **Cells:** {len(results.rows)} planned, {counts['ok']} finished, {counts['failed']} failed, {counts[UNFINISHED]} unfinished."
     )
     lines += [
-        "- Speed: median over a short timing of one batch of 64 (images/s) and of single images (p50 latency), "
+        "- Speed: images/s from the fastest of several timings of a batch of 64, latency the median of single images (p50), "
         "on this machine's CPU with the cell's training threads (`threads` in results.csv); indicative only on a shared machine.",
         "- MFLOPs: millions of multiply-adds per image at the cell's input size, counted as torchvision and timm do "
         "(ResNet18 at 224x224 = 1,800).",
