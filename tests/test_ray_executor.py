@@ -85,7 +85,7 @@ def cluster(tmp_path_factory):
     sys.path.insert(0, str(site))
     get_registry.cache_clear()
     env = {"PYTHONPATH": str(site), "FER_TEST_ATTEMPTS": str(attempts)}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
     yield attempts
     ray.shutdown()
     sys.path.remove(str(site))

@@ -84,3 +84,25 @@ def test_fer_bench_help_lists_the_executor_options_without_importing_ray():
     for option in ("--executor", "--address", "--cpus-per-job", "--gpus-per-job", "--max-retries"):
         assert option in done.stdout
     assert done.stdout.strip().endswith("RAY NOT IMPORTED")
+
+
+@pytest.mark.parametrize(("ray_address", "expected"), [(None, "local"), ("head.example:6379", "head.example:6379")])
+def test_without_address_ray_starts_a_local_cluster_unless_ray_address_is_set(monkeypatch, capsys, tmp_path, ray_address, expected):
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("Ray is already initialised in this process, so the executor would use it")
+    calls = []
+
+    def record(*args, **kwargs):
+        calls.append(kwargs)
+        raise ConnectionError("stop here")
+
+    monkeypatch.setattr(ray, "init", record)
+    if ray_address is None:
+        monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    else:
+        monkeypatch.setenv("RAY_ADDRESS", ray_address)
+    code, err = fer(monkeypatch, capsys, *GRID, "--executor", "ray", "--out", str(tmp_path / "r"))
+    assert code == 1 and f"cannot start or reach a Ray cluster at {expected}: ConnectionError: stop here" in err
+    assert [call["address"] for call in calls] == [expected]
+    assert calls[0].get("include_dashboard") is (False if expected == "local" else None)

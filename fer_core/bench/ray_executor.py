@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'fer-core[ray]'"
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
+ADDRESS_ENV = "RAY_ADDRESS"
+LOCAL = "local"
 FAILED_STEP = "run on Ray"
 
 
@@ -83,9 +85,10 @@ def lost_cell(job: Job, exc: BaseException, attempts: int) -> CellResult:
 class RayExecutor:
     """Submits every job as a Ray task with the declared resources and yields results as they finish.
 
-    ``address``: None lets ``ray.init`` choose (``RAY_ADDRESS``, else a cluster already running on this
-    machine, else a new local one), ``"local"`` always starts a private local cluster, ``"auto"``
-    joins the cluster started with ``ray start``, ``"ray://host:10001"`` connects through Ray Client.
+    ``address``: ``"local"`` starts a private local cluster, ``"auto"`` joins the cluster started with
+    ``ray start`` on this machine, ``"ray://host:10001"`` connects through Ray Client, ``"host:6379"``
+    to a cluster's head. None means ``RAY_ADDRESS`` if set, else ``"local"``: never a guess at a
+    cluster that may since have died (Ray would retry connecting to it for minutes).
     An already initialised Ray (notebooks, tests) is used as it is and left running.
     A cell without a ``threads`` setting trains with ``cpus_per_job`` threads.
     """
@@ -134,18 +137,18 @@ class RayExecutor:
         """Initialise Ray unless it already is; True when this call did (and so must shut it down)."""
         if ray.is_initialized():
             return False
+        address = self.address or os.environ.get(ADDRESS_ENV) or LOCAL
         options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-        if self.address in (None, "local"):
+        if address == LOCAL:
             options["include_dashboard"] = False
         options.update(self.init_options)
         try:
-            ray.init(address=self.address, **options)
+            ray.init(address=address, **options)
         except Exception as exc:  # ConnectionError, ValueError for a bad address, RuntimeError, ...
-            where = f" at {self.address}" if self.address else ""
             hint = ""
-            if self.address not in (None, "local", "auto") and not os.environ.get(AUTH_MODE_ENV):
+            if address not in (LOCAL, "auto") and not os.environ.get(AUTH_MODE_ENV):
                 hint = f" (a cluster with token authentication also needs {AUTH_MODE_ENV}=token and its token, see docs/ray.md)"
-            raise FerError(f"cannot start or reach a Ray cluster{where}: {_first_line(exc)}{hint}") from None
+            raise FerError(f"cannot start or reach a Ray cluster at {address}: {_first_line(exc)}{hint}") from None
         return True
 
     def _check_resources(self, ray: ModuleType) -> None:

@@ -198,9 +198,9 @@ def register(app: typer.Typer) -> None:
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no table; only the report path and errors."),
         as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
-        executor: str = typer.Option("local", "--executor", help="local (sequential, default) or ray (one Ray task per cell)."),
+        executor: str = typer.Option("local", "--executor", help="local (sequential, in this process) or ray (one Ray task per cell)."),
         address: str | None = typer.Option(
-            None, "--address", help="Ray only: auto, ray://HOST:10001 or local (default: RAY_ADDRESS, a running cluster, else local)."
+            None, "--address", help="Ray only: auto, ray://HOST:10001, HOST:6379 or local (default: RAY_ADDRESS, else local)."
         ),
         cpus_per_job: int | None = typer.Option(None, "--cpus-per-job", help="Ray only: CPUs (and training threads) per cell, default 1."),
         gpus_per_job: float | None = typer.Option(None, "--gpus-per-job", help="Ray only: GPUs per cell, may be fractional; default 0."),
