@@ -43,26 +43,52 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return format(value, spec) if isinstance(value, int | float) else "-"
 
 
+def _compact_count(value: Any) -> str:
+    if not isinstance(value, int | float):
+        return "-"
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= limit:
+            return f"{value / limit:.3g}{suffix}"
+    return str(int(value))
+
+
 def leaderboard_table(results: Results, title: str) -> Table:
     """Best first; compact enough for an 80-column terminal (metrics are on the ranking split, named in the title)."""
     from rich import box
     from rich.table import Table
 
     split = results.ranking_split
+    board = results.leaderboard()
+    several_seeds = len({r["seed"] for r in board}) > 1
+    columns = [
+        "#",
+        "model",
+        "balancer",
+        *(["seed"] if several_seeds else []),
+        "acc",
+        "macro-F1",
+        "w-F1",
+        "params",
+        "img/s",
+        "epochs",
+        "train s",
+    ]
     table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("#", "model", "balancer", "seed", "acc", "macro-F1", "w-F1", "params", "img/s", "epochs", "train s"):
+    name_width = min(28, max([8, *(len(r["model"]) for r in board)]))
+    for column in columns:
         text = column in ("model", "balancer")
-        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=8 if text else None)
-    for rank, r in enumerate(results.leaderboard(), 1):
+        width = name_width if column == "model" else 8 if column == "balancer" else None
+        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=width)
+    for rank, r in enumerate(board, 1):
         table.add_row(
             str(rank),
             r["model"],
             r["balancer"],
-            str(r["seed"]),
+            *([str(r["seed"])] if several_seeds else []),
             _fmt(r[f"{split}_accuracy"]),
             _fmt(r[f"{split}_macro_f1"]),
             _fmt(r[f"{split}_weighted_f1"]),
-            f"{r['params']:,}" if r["params"] is not None else "-",
+            _compact_count(r["params"]),
             _fmt(r["images_per_s"], ".0f"),
             str(r["epochs_run"] if r["epochs_run"] is not None else "-"),
             _fmt(r["train_seconds"], ".0f"),
