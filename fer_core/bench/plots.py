@@ -126,8 +126,11 @@ def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
         ax.set_title(f"{label} per model, one bar per balancer" + (" (mean of seeds, bars show sd)" if several_seeds else ""), fontsize=11)
         ax.grid(axis="y", alpha=0.3)
         if len(models) * len(balancers) <= BAR_LABEL_LIMIT:
-            for container in ax.containers:
-                ax.bar_label(container, fmt="%.2f", fontsize=8, padding=2)
+            for container in ax.containers:  # inside the bars when error bars would cross the labels
+                if several_seeds:
+                    ax.bar_label(container, fmt="%.2f", fontsize=8, label_type="center", color="white")
+                else:
+                    ax.bar_label(container, fmt="%.2f", fontsize=8, padding=2)
         ax.legend(title="balancer", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     axes[-1].set_xlabel("model")
     axes[-1].tick_params(axis="x", labelrotation=30 if len(models) > 4 else 0)
