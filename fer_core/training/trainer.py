@@ -94,9 +94,12 @@ def train(
     for name in ("train", "val"):
         if name not in dataset.splits or len(dataset.splits[name]) == 0:
             raise DataError(f"dataset '{dataset.name}' needs a non-empty '{name}' split; it has {', '.join(dataset.splits) or 'none'}")
+    import cv2
+
     saved = _previous_state(out_dir, config, resume)
-    previous_threads = torch.get_num_threads()
+    previous_threads, previous_cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    cv2.setNumThreads(1)  # 48x48 warps gain nothing from OpenCV's thread pool, and its threads fight torch's for the cores
     try:
         run = _Run(config, dataset, out_dir, quiet=quiet, command=command, data=(data_spec, dict(data_options or {})))
         if saved is not None:
@@ -104,6 +107,7 @@ def train(
         return run.fit(on_batch)
     finally:
         torch.set_num_threads(previous_threads)
+        cv2.setNumThreads(previous_cv2_threads)
 
 
 def _previous_state(out_dir: Path, config: TrainConfig, resume: bool) -> dict[str, Any] | None:
