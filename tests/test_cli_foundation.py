@@ -110,3 +110,16 @@ def test_new_plugin_balancer_skeleton_conforms(tmp_path):
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "4 passed" in tests.stdout
+
+
+def test_unknown_command_and_option_are_usage_errors_without_traceback():
+    for args in (["nosuchcmd"], ["list", "--bogus"]):
+        result = run_fer(*args)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+
+
+def test_unknown_model_name_is_one_line_with_close_matches():
+    result = run_fer("train", "--model", "mycnn_v7", "--data", "demo")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: unknown model 'mycnn_v7'; did you mean mycnn_v6, mycnn_v5, mycnn_v4?"

@@ -5,12 +5,19 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
+import click
 import typer
 from rich.markup import escape
 
 from fer_core import __version__
 from fer_core.cli.console import err
 from fer_core.errors import FerError
+
+INTERRUPTED = 130
+# typer >= 0.20 raises exceptions of its vendored copy of click; older typer raises click's own.
+_vendored = getattr(getattr(typer, "_click", None), "exceptions", None)
+CLICK_ERRORS: tuple[type[Exception], ...] = (click.exceptions.ClickException,) + ((_vendored.ClickException,) if _vendored else ())
+ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
 
 app = typer.Typer(
     name="fer",
@@ -51,14 +58,29 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
+    """Run the CLI: user errors print one line, Ctrl-C says finished results are kept."""
     try:
-        app()
+        code = app(standalone_mode=False)
     except FerError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except CLICK_ERRORS as exc:
+        _show_usage_error(exc)
+        sys.exit(exc.exit_code)
+    except ABORTS:
+        code = INTERRUPTED
+    if code == INTERRUPTED:
         err.print("[yellow]interrupted[/]; finished results are kept")
-        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_usage_error(exc: Exception) -> None:
+    try:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+    except (ImportError, AttributeError):
+        exc.show()
 
 
 if __name__ == "__main__":
