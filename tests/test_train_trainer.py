@@ -116,6 +116,13 @@ def test_sgd_plateau_and_label_smoothing_train(tmp_path):
     assert result.epochs_run == 2 and all(np.isfinite(row["train_loss"]) for row in result.history)
 
 
+def test_bf16_autocast_trains_and_evaluates_in_fp32(tmp_path):
+    result = train(tiny_config(precision="bf16", epochs=1), tiny_dataset(), tmp_path / "run", quiet=True)
+    assert np.isfinite(result.history[0]["train_loss"]) and result.meta["config"]["precision"] == "bf16"
+    _, meta = load_checkpoint(result.checkpoint)
+    assert meta["val_metrics"]["n"] == 45
+
+
 def test_balancer_sees_the_training_split_only(tmp_path):
     SpyBalancer.received.clear()
     dataset = tiny_dataset(test=30)

@@ -2,7 +2,8 @@
 
 A nested state (model, optimizer and scheduler ``state_dict``s, counters, history) is walked once;
 each tensor is stored under its path (``optimizer/state/3/exp_avg``) and replaced in the JSON by
-``{"__tensor__": path}``. Dict keys keep their type through ``{"__int_keys__": ...}``.
+``{"__tensor__": path}``. Integer dict keys and tuples keep their type through ``{"__int_keys__": ...}``
+and ``{"__tuple__": [...]}``.
 The JSON skeleton also lives in the safetensors header, so that one atomic rename commits an
 epoch; ``state.json`` is a readable copy.
 """
@@ -20,6 +21,7 @@ STATE_WEIGHTS = "state.safetensors"
 STATE_JSON = "state.json"
 _TENSOR = "__tensor__"
 _INT_KEYS = "__int_keys__"
+_TUPLE = "__tuple__"
 _SKELETON = "fer_state"
 
 
@@ -33,7 +35,9 @@ def flatten(value: Any, tensors: dict[str, Any], path: str = "") -> Any:
         if value and all(isinstance(k, int) for k in value):
             return {_INT_KEYS: {str(k): flatten(v, tensors, f"{path}/{k}") for k, v in value.items()}}
         return {str(k): flatten(v, tensors, f"{path}/{k}") for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        return {_TUPLE: [flatten(v, tensors, f"{path}/{i}") for i, v in enumerate(value)]}
+    if isinstance(value, list):
         return [flatten(v, tensors, f"{path}/{i}") for i, v in enumerate(value)]
     return value
 
@@ -44,6 +48,8 @@ def unflatten(value: Any, tensors: dict[str, Any]) -> Any:
             return tensors[value[_TENSOR]]
         if set(value) == {_INT_KEYS}:
             return {int(k): unflatten(v, tensors) for k, v in value[_INT_KEYS].items()}
+        if set(value) == {_TUPLE}:
+            return tuple(unflatten(v, tensors) for v in value[_TUPLE])
         return {k: unflatten(v, tensors) for k, v in value.items()}
     if isinstance(value, list):
         return [unflatten(v, tensors) for v in value]
