@@ -109,6 +109,10 @@ def evaluate_checkpoint(
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
     weights = resolve_checkpoint(checkpoint)
     model, meta = load_checkpoint(weights)
+    if meta.get("config", {}).get("channels_last"):
+        import torch
+
+        model = model.to(memory_format=torch.channels_last)  # the layout the trainer validated with: identical kernels
     dataset = load_dataset(data, options=data_options)
     if tuple(dataset.classes) != tuple(meta["classes"]):
         raise DataError(f"dataset classes {list(dataset.classes)} differ from the checkpoint's {list(meta['classes'])}")
