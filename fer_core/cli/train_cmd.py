@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from fer_core.cli.console import out
+from fer_core.cli.console import err, out
 
 RUNS_DIR = Path("runs")
 
@@ -122,16 +122,21 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("missing --data (a dataset name such as demo, or a path)")
             config = TrainConfig(**given)
         dataset = load_dataset(data, options=data_options)
-        result = train(
-            config,
-            dataset,
-            out_dir or default_out_dir(config.model),
-            resume=resume,
-            command="fer " + shlex.join(sys.argv[1:]),
-            quiet=quiet,
-            data_spec=data,
-            data_options=data_options,
-        )
+        out_dir = out_dir or default_out_dir(config.model)
+        try:
+            result = train(
+                config,
+                dataset,
+                out_dir,
+                resume=resume,
+                command="fer " + shlex.join(sys.argv[1:]),
+                quiet=quiet,
+                data_spec=data,
+                data_options=data_options,
+            )
+        except KeyboardInterrupt:
+            err.print(f"continue this run with: fer train --resume --out {shlex.quote(str(out_dir))}", highlight=False)
+            raise
         metrics = result.val_metrics
         out.print(
             f"{result.checkpoint}  val acc {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
