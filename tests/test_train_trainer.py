@@ -18,12 +18,17 @@ from tests.train_support import (
     SpyAugmenter,
     SpyBalancer,
     image_hashes,
-    register_test_plugins,
     tiny_config,
     tiny_dataset,
+    training_test_plugins,
 )
 
-register_test_plugins()
+
+@pytest.fixture(autouse=True, scope="module")
+def _test_plugins():
+    """The test plugins live in a registry of this module's own, so a reset of the shared one elsewhere cannot drop them."""
+    with training_test_plugins():
+        yield
 
 
 def _comparable(history: list[dict]) -> list[dict]:
@@ -83,7 +88,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
 
 def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_epoch(tmp_path):
     batches_per_epoch = 90 // 16 + 1
-    config = tiny_config(model="nan_model", model_options={"healthy_batches": batches_per_epoch}, epochs=3)
+    config = tiny_config(model="train_nan_model", model_options={"healthy_batches": batches_per_epoch}, epochs=3)
     with pytest.raises(TrainingDivergedError, match=r"diverged: loss became nan at epoch 2, batch 1 .*state after epoch 1 is kept"):
         train(config, tiny_dataset(), tmp_path / "run", quiet=True)
     saved = json.loads((tmp_path / "run" / "state.json").read_text())
@@ -103,7 +108,7 @@ def test_a_second_run_into_the_same_folder_needs_resume_and_the_same_recipe(tmp_
 
 
 def test_early_stopping_and_time_budget(tmp_path):
-    frozen = tiny_config(model="linear_probe", lr=1e-12, patience=1, epochs=5, augment="none")
+    frozen = tiny_config(model="train_linear_probe", lr=1e-12, patience=1, epochs=5, augment="none")
     result = train(frozen, tiny_dataset(), tmp_path / "frozen", quiet=True)
     assert result.stopped_reason == "early_stopping" and result.epochs_run == 2 and result.best_epoch == 1
     budget = train(tiny_config(epochs=5, time_budget_s=1e-3), tiny_dataset(), tmp_path / "budget", quiet=True)
@@ -126,7 +131,7 @@ def test_bf16_autocast_trains_and_evaluates_in_fp32(tmp_path):
 def test_balancer_sees_the_training_split_only(tmp_path):
     SpyBalancer.received.clear()
     dataset = tiny_dataset(test=30)
-    train(tiny_config(balancer="spy", epochs=1), dataset, tmp_path / "run", quiet=True)
+    train(tiny_config(balancer="train_spy", epochs=1), dataset, tmp_path / "run", quiet=True)
     assert len(SpyBalancer.received) == 1
     got = SpyBalancer.received[0]
     assert np.array_equal(got.images, dataset.splits["train"].images) and np.array_equal(got.labels, dataset.splits["train"].labels)
@@ -137,7 +142,7 @@ def test_balancer_sees_the_training_split_only(tmp_path):
 def test_sample_weights_decide_what_the_model_trains_on(tmp_path):
     SpyAugmenter.seen.clear()
     dataset = tiny_dataset()
-    train(tiny_config(balancer="first_only", augment="spy_aug", epochs=1), dataset, tmp_path / "run", quiet=True)
+    train(tiny_config(balancer="train_first_only", augment="train_spy_aug", epochs=1), dataset, tmp_path / "run", quiet=True)
     drawn = np.concatenate(SpyAugmenter.seen)
     assert len(drawn) >= len(dataset.splits["train"]) - 1
     first_class = image_hashes(dataset.splits["train"].images[dataset.splits["train"].labels == 0])

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
+import pytest
 from torch import nn
 
+import fer_core.registry as fer_registry
 from fer_core.api import Augmenter, Balanced, Balancer, Dataset, ModelPlugin, Split, TrainSet
-from fer_core.registry import get_registry
+from fer_core.registry import Registry
 from fer_core.training.config import TrainConfig
 
 CLASSES = ("angry", "happy", "sad")
@@ -112,13 +116,21 @@ class SpyAugmenter(Augmenter):
         return images
 
 
-def register_test_plugins() -> None:
-    registry = get_registry()
-    registry.add_object("models", "linear_probe", LinearProbe)
-    registry.add_object("models", "nan_model", NanModel)
-    registry.add_object("balancers", "spy", SpyBalancer)
-    registry.add_object("balancers", "first_only", OnlyFirstClassSampler)
-    registry.add_object("augmenters", "spy_aug", SpyAugmenter)
+@contextmanager
+def training_test_plugins() -> Iterator[None]:
+    """A registry holding the installed plugins plus the test ones, in place of the process-wide one.
+
+    Parametrisation (the conformance suite's included) happens before this runs, so no other test sees them.
+    """
+    registry = Registry()
+    registry.add_object("models", "train_linear_probe", LinearProbe, distribution="tests")
+    registry.add_object("models", "train_nan_model", NanModel, distribution="tests")
+    registry.add_object("balancers", "train_spy", SpyBalancer, distribution="tests")
+    registry.add_object("balancers", "train_first_only", OnlyFirstClassSampler, distribution="tests")
+    registry.add_object("augmenters", "train_spy_aug", SpyAugmenter, distribution="tests")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fer_registry, "get_registry", lambda: registry)
+        yield
 
 
 def image_hashes(images: np.ndarray) -> set[bytes]:
