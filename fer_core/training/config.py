@@ -33,7 +33,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     patience: int = 3
     seed: int = 0
-    time_budget_s: float | None = None
+    time_budget_s: float | None = None  # a cap on training seconds: no epoch starts that, judging by the last, would end past it
     input_size: int | None = None
     channels: int = 1
     channels_last: bool = True
