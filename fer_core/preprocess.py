@@ -63,7 +63,7 @@ def conform_images(images: np.ndarray, channels: int, size: int) -> np.ndarray:
     if images.shape[1] != size or images.shape[2] != size:
         interp = cv2.INTER_AREA if images.shape[1] > size else cv2.INTER_LINEAR
         resized = [cv2.resize(img, (size, size), interpolation=interp) for img in images]
-        images = np.stack(resized) if resized else np.zeros((0, size, size) + images.shape[3:], np.uint8)
+        images = np.stack(resized) if resized else np.zeros((0, size, size, *images.shape[3:]), np.uint8)
         if channels == 1 and images.ndim == 4:
             images = images[..., 0]
     return np.ascontiguousarray(images)
