@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fer_core import atomic
-from fer_core.bench.cell import CellResult
+from fer_core.bench.cell import RESULT_FILE, CellResult
 from fer_core.bench.jobs import Job
 from fer_core.bench.results import Results
 
@@ -204,15 +204,25 @@ def accuracy_speed_plot(results: Results, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def _newer(path: Path, than: Path) -> bool:
+    """True when ``path`` was drawn after ``than`` was written (a rerun that skipped the cell need not redraw it)."""
+    try:
+        return path.stat().st_mtime >= than.stat().st_mtime
+    except OSError:
+        return False
+
+
 def draw_plots(results: Results, pairs: Sequence[tuple[Job, CellResult | None]], run_dir: Path) -> dict[str, Any]:
     """Draw every figure; returns {"confusion": {cell_id: path}, "balancer_comparison": path, ...} relative to run_dir."""
     plots = run_dir / PLOTS_DIR
     confusion: dict[str, str] = {}
     for job, result in pairs:
-        if result is not None and result.ok:
-            drawn = confusion_plot(result, results.ranking_split, plots / CONFUSION_DIR / f"{job.cell_id}.png")
-            if drawn is not None:
-                confusion[job.cell_id] = str(drawn.relative_to(run_dir))
+        if result is None or not result.ok:
+            continue
+        target = plots / CONFUSION_DIR / f"{job.cell_id}.png"
+        drawn = target if _newer(target, run_dir / job.cell_dir / RESULT_FILE) else confusion_plot(result, results.ranking_split, target)
+        if drawn is not None:
+            confusion[job.cell_id] = str(drawn.relative_to(run_dir))
     figures: dict[str, Any] = {"confusion": confusion}
     for name, draw in (
         ("balancer_comparison", balancer_comparison_plot),
