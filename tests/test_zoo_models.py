@@ -77,6 +77,14 @@ def test_mycnn_v6_is_the_vgg_style_khaireddin_network():
     assert all(c.kernel_size == (3, 3) for c in convs)
 
 
+def test_mycnn_options_reshape_any_version_per_stage():
+    model = on_meta("mycnn_v1", widths=[16, 32, 64, 128], convs=[1, 2, 2, 2], hidden=128)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [16, 32, 32, 64, 64, 128, 128]
+    assert model.head[2].out_features == 128
+    assert [c.out_channels for c in on_meta("mycnn_v2", widths=[8, 8], convs=3).modules() if isinstance(c, nn.Conv2d)] == [8] * 6
+
+
 def _last_stage_side(model: nn.Module, stage: nn.Module, size: int = 48) -> int:
     seen = []
     handle = stage.register_forward_hook(lambda _m, _i, out: seen.append(out.shape[-1]))
@@ -166,6 +174,9 @@ def test_multibranch_is_cheap():
         ("multibranch", {"width": 7}, "even width"),
         ("multibranch", {"width": "wide"}, "width must be an integer"),
         ("vgg16", {"hidden": "big"}, "hidden must be an integer"),
+        ("mycnn_v1", {"widths": [16, 0]}, "widths must be a positive integer"),
+        ("mycnn_v1", {"convs": [1, 2]}, "one per stage"),
+        ("mycnn_v1", {"dropout": 1.0}, "dropout must be in"),
     ],
 )
 def test_bad_options_are_one_line_usage_errors(name, options, fragment):

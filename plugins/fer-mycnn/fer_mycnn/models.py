@@ -2,22 +2,25 @@
 
 Each version is deeper or wider than the one before; v6 is the VGG-style network of
 Khaireddin & Chen (2021): four stages of [3x3 conv, BN, ReLU] x2 with 64-128-256-512 channels.
+Every version takes options that override its shape, e.g. ``--model-opt widths=[16,32,64,128]
+--model-opt convs=[1,2,2,2]`` (the fer-fast reference network).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from torch import nn
 
 from fer_core.api import ModelPlugin
+from fer_core.errors import UsageError
 
 
 @dataclass(frozen=True)
 class PlainSpec:
     widths: tuple[int, ...]
-    convs: int
+    convs: int | tuple[int, ...]
     dropout: float
     hidden: int
 
@@ -31,11 +34,14 @@ def conv_block(c_in: int, c_out: int, convs: int, dropout: float) -> nn.Sequenti
 
 
 class PlainCNN(nn.Module):
-    def __init__(self, in_channels: int, num_classes: int, widths: list[int], convs: int, dropout: float, hidden: int) -> None:
+    def __init__(self, in_channels: int, num_classes: int, widths: list[int], convs: int | list[int], dropout: float, hidden: int) -> None:
         super().__init__()
+        per_stage = [convs] * len(widths) if isinstance(convs, int) else list(convs)
+        if len(per_stage) != len(widths):
+            raise ValueError(f"convs has {len(per_stage)} entries but widths has {len(widths)}")
         blocks, c = [], in_channels
-        for w in widths:
-            blocks.append(conv_block(c, w, convs, dropout))
+        for w, n in zip(widths, per_stage, strict=True):
+            blocks.append(conv_block(c, w, n, dropout))
             c = w
         self.features = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -47,12 +53,38 @@ class PlainCNN(nn.Module):
         return self.head(self.pool(self.features(x)))
 
 
+def _positive_ints(name: str, value: Any) -> list[int]:
+    values = value if isinstance(value, list | tuple) else [value]
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+        raise UsageError(f"{name} must be a positive integer or a list of them, not {value!r}")
+    return list(values)
+
+
 class _MyCNN(ModelPlugin):
     spec: ClassVar[PlainSpec]
 
-    def build(self, num_classes: int, in_channels: int = 1, input_size: int = 48) -> nn.Module:
+    def __init__(
+        self,
+        widths: list[int] | None = None,
+        convs: int | list[int] | None = None,
+        dropout: float | None = None,
+        hidden: int | None = None,
+    ) -> None:
+        given = {"widths": widths, "convs": convs, "dropout": dropout, "hidden": hidden}
+        super().__init__(**{k: v for k, v in given.items() if v is not None})
         s = self.spec
-        return PlainCNN(in_channels, num_classes, list(s.widths), convs=s.convs, dropout=s.dropout, hidden=s.hidden)
+        self.widths = _positive_ints("widths", list(s.widths) if widths is None else widths)
+        per_stage = _positive_ints("convs", s.convs if convs is None else convs)
+        if len(per_stage) not in (1, len(self.widths)):
+            raise UsageError(f"convs must be one integer or one per stage ({len(self.widths)}), not {len(per_stage)}")
+        self.convs = per_stage * len(self.widths) if len(per_stage) == 1 else per_stage
+        self.hidden = _positive_ints("hidden", s.hidden if hidden is None else hidden)[0]
+        self.dropout = float(s.dropout if dropout is None else dropout)
+        if not 0 <= self.dropout < 1:
+            raise UsageError(f"dropout must be in [0, 1), not {self.dropout}")
+
+    def build(self, num_classes: int, in_channels: int = 1, input_size: int = 48) -> nn.Module:
+        return PlainCNN(in_channels, num_classes, self.widths, convs=self.convs, dropout=self.dropout, hidden=self.hidden)
 
 
 class MyCNNv1(_MyCNN):
