@@ -2,29 +2,17 @@
 
 import csv
 import json
-import sys
 
 import pytest
 
 import fer_core.data.loading
-from fer_core.cli.app import main
 from fer_core.registry import get_registry
 from tests.bench_support import tiny_demo
+from tests.cli_support import run_fer as fer
 from tests.fakedist import make_distribution
 
 BENCH = ["bench", "--models", "mycnn_v1,broken_net", "--balancers", "weighted", "--no-baseline", "--epochs", "1", "--augment", "none"]
 FAST = ["--set", "threads=1", "--batch-size", "32"]
-
-
-def fer(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["fer", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

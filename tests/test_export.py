@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 from fer_core.checkpoint import load_checkpoint, read_metadata
-from fer_core.cli.app import main
 from fer_core.errors import CheckpointError, UsageError
 from fer_core.predict import Predictor
 from fer_core.predict.export import export_checkpoint, sidecar_path
 from fer_core.predict.scenes import face_scene
+from tests.cli_support import run_fer
 from tests.predict_support import make_checkpoint
 
 BATCH_SIZES = (1, 5)  # the export traces batch 2: both must work through the dynamic axis
@@ -93,17 +92,6 @@ def test_an_onnx_file_without_fer_metadata_is_refused(checkpoint, tmp_path):
 def test_unknown_format_is_a_usage_error(checkpoint):
     with pytest.raises(UsageError, match="onnx, torchscript"):
         export_checkpoint(checkpoint, "tflite")
-
-
-def run_fer(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["fer", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_export_command_writes_the_file_and_exits_0(monkeypatch, capsys, checkpoint, tmp_path):

@@ -14,25 +14,13 @@ import numpy as np
 import pytest
 
 from fer_core.api import Box
-from fer_core.cli.app import main
 from fer_core.predict.annotate import class_color
 from fer_core.predict.scenes import face_scene
+from tests.cli_support import run_fer
 from tests.predict_support import CLASSES, iou, make_checkpoint, write_corrupt_jpeg, write_video
 
 FER = Path(sys.executable).with_name("fer")
 FACE_AT = (150, 60)
-
-
-def run_fer(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run `fer` in this process the way the console script does (main() turns FerErrors into exit codes)."""
-    monkeypatch.setattr(sys, "argv", ["fer", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

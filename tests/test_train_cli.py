@@ -12,21 +12,10 @@ from pathlib import Path
 import pytest
 
 from fer_core.cli.app import main
+from tests.cli_support import run_fer
 
 FER = Path(sys.executable).with_name("fer")
 DEMO = ["--data", "demo", "--data-opt", "train=210", "--data-opt", "val=105", "--data-opt", "test=70"]
-
-
-def run_fer(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run `fer` in this process as the console script does (main() turns FerErrors into exit codes)."""
-    monkeypatch.setattr(sys, "argv", ["fer", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def fer_subprocess(*args: str) -> subprocess.CompletedProcess:
