@@ -75,6 +75,12 @@ class CellResult:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    @classmethod
+    def failed(cls, job: Job, **known: Any) -> CellResult:
+        """A failed result for ``job``, with whatever else is already ``known``; a finished cell overwrites the status."""
+        identity = {"cell_id": job.cell_id, "model": job.model, "balancer": job.balancer, "seed": job.seed, "data": job.data}
+        return cls(**identity, config_hash=job.config_hash, status=FAILED, config=job.config, **known)
+
 
 def read_result(cell_dir: Path) -> CellResult | None:
     """The finished result of a cell, or None when it has none (never run, interrupted, unreadable)."""
@@ -182,17 +188,7 @@ def execute_cell(job: Job, run_dir: Path, dataset: Dataset | None, *, command: s
     if previous is not None or _stale_state(cell_dir, job.config_hash):  # failed or outdated: start over, do not resume
         clear_cell(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
-    result = CellResult(
-        cell_id=job.cell_id,
-        model=job.model,
-        balancer=job.balancer,
-        seed=job.seed,
-        data=job.data,
-        config_hash=job.config_hash,
-        status=FAILED,
-        config=job.config,
-        started_at=_now(),
-    )
+    result = CellResult.failed(job, started_at=_now())
     start = time.perf_counter()
     try:
         result.plugin = _plugin_origin("models", job.model)

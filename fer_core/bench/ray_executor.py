@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from fer_core import atomic
-from fer_core.bench.cell import ERROR_FILE, FAILED, RESULT_FILE, CellResult, read_result
+from fer_core.bench.cell import ERROR_FILE, RESULT_FILE, CellResult, read_result
 from fer_core.bench.executors import CellEvent, OnEvent, ignore_event
 from fer_core.bench.jobs import Job, run_job
 from fer_core.errors import FerError, UsageError
@@ -67,17 +67,10 @@ def _now() -> str:
 
 def lost_cell(job: Job, exc: BaseException, attempts: int) -> CellResult:
     """The result of a cell whose task never returned one (worker died, node lost, cancelled, ...)."""
-    return CellResult(
-        cell_id=job.cell_id,
-        model=job.model,
-        balancer=job.balancer,
-        seed=job.seed,
-        data=job.data,
-        config_hash=job.config_hash,
-        status=FAILED,
+    return CellResult.failed(
+        job,
         error=f"gave up after {attempts} attempt(s): {_first_line(exc)}",
         failed_step=FAILED_STEP,
-        config=job.config,
         finished_at=_now(),
     )
 
