@@ -85,29 +85,28 @@ def test_new_plugin_skeleton_is_installable_and_conforms(tmp_path):
     )
     assert build.returncode == 0, build.stderr
     assert [p.name for p in wheel_dir.iterdir()] == ["fer_tiny_net-0.1.0-py3-none-any.whl"]
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        cwd=root,
-    )
+    tests = run_plugin_tests(root)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "6 passed" in tests.stdout
     again = run_fer("new-plugin", "tiny_net", "--dest", str(tmp_path))
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
-def test_new_plugin_balancer_skeleton_conforms(tmp_path):
-    assert run_fer("new-plugin", "shuffle", "--kind", "balancer", "--dest", str(tmp_path)).returncode == 0
-    root = Path(tmp_path) / "fer-shuffle"
-    tests = subprocess.run(
+def run_plugin_tests(root: Path) -> subprocess.CompletedProcess:
+    """Run a generated plugin's own test suite the way its author would, from its folder."""
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(root)},
         cwd=root,
     )
+
+
+def test_new_plugin_balancer_skeleton_conforms(tmp_path):
+    assert run_fer("new-plugin", "shuffle", "--kind", "balancer", "--dest", str(tmp_path)).returncode == 0
+    root = Path(tmp_path) / "fer-shuffle"
+    tests = run_plugin_tests(root)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "4 passed" in tests.stdout
 

@@ -5,19 +5,14 @@ import sys
 
 import pytest
 
-from fer_core.cli.app import main
+from tests.cli_support import run_fer
 
 GRID = ["bench", "--models", "mycnn_v1", "--balancers", "weighted", "--epochs", "1"]
 
 
 def fer(monkeypatch, capsys, *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["fer", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    return code, capsys.readouterr().err
+    code, _, err = run_fer(monkeypatch, capsys, *args)
+    return code, err
 
 
 def test_without_ray_installed_the_ray_executor_names_the_install_command(monkeypatch, capsys, tmp_path):
