@@ -109,15 +109,11 @@ def pct(value: float) -> str:
 
 def checkpoint_section(name: str, meta: dict[str, Any], accuracy: dict[str, Any] | None, speed: dict[str, Any]) -> list[str]:
     lines = [f"### {name}", ""]
-    config = meta.get("config", {})
     lines += [
         f"- model: `{meta['model']}` {json.dumps(meta.get('model_options') or {})}, {speed['params']:,} parameters, "
-        f"{speed['macs'] / 1e6:.1f} M multiply-adds = {2 * speed['macs'] / 1e6:.1f} MFLOPs per 48x48 image",
-        f"- trained: {meta.get('best_epoch')} of {meta.get('epochs')} epochs (best on PublicTest macro-F1 at that epoch), "
-        f"{meta.get('train_seconds', 0) / 60:.1f} min of training on {config.get('threads')} CPU thread(s), "
-        f"balancer `{meta.get('balancer')}` {json.dumps(meta.get('balancer_options') or {})}, augmentation `{meta.get('augment')}`, "
-        f"precision {config.get('precision')}",
-        f"- command: `{meta.get('command')}`",
+        f"{speed['macs'] / 1e6:.1f} M multiply-adds = {2 * speed['macs'] / 1e6:.1f} MFLOPs per 48x48 image, "
+        f"weights stored as {meta.get('stored_dtype', 'float32')}",
+        *training_lines(meta),
         "",
     ]
     if accuracy:
@@ -148,6 +144,23 @@ def checkpoint_section(name: str, meta: dict[str, Any], accuracy: dict[str, Any]
     for runtime in RUNTIMES:
         lines.append(f"| {runtime} | " + " | ".join(f"{speed['img_per_s'][f'{runtime}@{b}']:,.0f}" for b in batches) + " |")
     return [*lines, ""]
+
+
+def training_lines(meta: dict[str, Any]) -> list[str]:
+    if "members" in meta:  # an ensemble: no training of its own
+        members = ", ".join(f"`{m['checkpoint']}` ({m['model']})" for m in meta["members"])
+        return [
+            f"- members: {members}; averaged, not retrained ({meta.get('train_seconds', 0) / 60:.1f} min of training in all)",
+            f"- command: `{meta.get('command')}`",
+        ]
+    config = meta.get("config", {})
+    return [
+        f"- trained: {meta.get('best_epoch')} of {meta.get('epochs')} epochs (best on PublicTest macro-F1 at that epoch), "
+        f"{meta.get('train_seconds', 0) / 60:.1f} min of training on {config.get('threads')} CPU thread(s), "
+        f"balancer `{meta.get('balancer')}` {json.dumps(meta.get('balancer_options') or {})}, augmentation `{meta.get('augment')}`, "
+        f"precision {config.get('precision')}",
+        f"- command: `{meta.get('command')}`",
+    ]
 
 
 def machine_line(threads: int) -> str:
@@ -184,25 +197,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed-only", action="store_true", help="Skip the metrics (no data needed).")
     parser.add_argument("--write", type=Path, help="Replace the generated part of this markdown file.")
     parser.add_argument("--json", type=Path, help="Also write every number as JSON here.")
+    parser.add_argument("--from-json", type=Path, help="Rewrite the markdown from an earlier --json file; measures nothing.")
     args = parser.parse_args(argv)
 
     checkpoints = [resolve_checkpoint(c) for c in args.checkpoint] if args.checkpoint else sorted(Path("checkpoints").glob("*.safetensors"))
     if not checkpoints:
         raise SystemExit("no checkpoint given and none in checkpoints/")
-    load_before = machine_line(args.threads)
+    earlier = json.loads(args.from_json.read_text(encoding="utf-8")) if args.from_json else None
+    machine = earlier["machine"] if earlier else machine_line(args.threads)
     batches = [int(b) for b in args.batches.split(",")]
-    lines, everything = [load_before, ""], {}
+    lines, everything = [machine, ""], {"machine": machine, "checkpoints": {}}
     for checkpoint in checkpoints:
         name = checkpoint.name.removesuffix(".safetensors")
-        print(f"{name}: speed ...", file=sys.stderr, flush=True)
-        speed = measure_speed(checkpoint, args.threads, batches, args.seconds, args.rounds)
-        accuracy = None
-        if not args.speed_only:
-            print(f"{name}: PublicTest metrics ...", file=sys.stderr, flush=True)
-            accuracy = measure_accuracy(checkpoint, args.data)
+        if earlier:
+            speed, accuracy = earlier["checkpoints"][name]["speed"], earlier["checkpoints"][name]["accuracy"]
+        else:
+            print(f"{name}: speed ...", file=sys.stderr, flush=True)
+            speed = measure_speed(checkpoint, args.threads, batches, args.seconds, args.rounds)
+            accuracy = None
+            if not args.speed_only:
+                print(f"{name}: PublicTest metrics ...", file=sys.stderr, flush=True)
+                accuracy = measure_accuracy(checkpoint, args.data)
         _, meta = load_checkpoint(checkpoint)
         lines += checkpoint_section(name, meta, accuracy, speed)
-        everything[name] = {"speed": speed, "accuracy": accuracy}
+        everything["checkpoints"][name] = {"speed": speed, "accuracy": accuracy}
     body = "\n".join(lines)
     print(body)
     if args.write:
