@@ -18,9 +18,7 @@ from pathlib import Path
 import torch
 
 from fer_core.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
-from fer_core.training.evaluate import evaluate_checkpoint
-
-METRIC_KEYS = ("n", "accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "per_class", "confusion", "confusion_normalized", "loss")
+from fer_core.training.evaluate import remeasure_val_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     meta["stored_dtype"] = "float16" if args.half else "float32"
     with tempfile.TemporaryDirectory() as tmp:
         staged = save_checkpoint(Path(tmp) / args.name, model, meta)
-        measured = evaluate_checkpoint(staged, meta["data"]["spec"], split="val", data_options=meta["data"].get("options"))
-    meta["val_metrics"] = {key: measured[key] for key in METRIC_KEYS if key in measured} | {"tta": "none"}
+        measured = remeasure_val_metrics(staged)
+    meta["val_metrics"] = measured
     args.out_dir.mkdir(parents=True, exist_ok=True)
     weights = save_checkpoint(args.out_dir / args.name, model.to(torch.float16 if args.half else torch.float32), meta)
     trained = meta["training_val_metrics"] or {}

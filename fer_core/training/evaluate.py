@@ -137,3 +137,19 @@ def evaluate_checkpoint(
     if tta != "none":  # reported beside the plain number, never instead of it
         result["with_tta"] = evaluate(model, meta, target, tta=tta, mask=mask)
     return result
+
+
+def remeasure_val_metrics(checkpoint: Path | str, data: str | None = None) -> dict[str, Any]:
+    """The ``val`` metrics of a stored checkpoint, shaped like the trainer's ``val_metrics``, on ``data`` or the data it records.
+
+    For tools that rewrite weights (a float16 copy, an ensemble) and must record what `fer eval` will then reproduce.
+    """
+    from fer_core.checkpoint import read_metadata
+
+    recorded = read_metadata(checkpoint).get("data") or {}
+    spec = data or recorded.get("spec")
+    if not spec:
+        raise UsageError(f"{checkpoint}: the checkpoint records no dataset; pass one")
+    measured = evaluate_checkpoint(checkpoint, spec, split="val", data_options=None if data else recorded.get("options"))
+    context = {"checkpoint", "model", "data", "protocol", "synthetic", "split", "excluded_train_duplicates"}
+    return {key: value for key, value in measured.items() if key not in context}

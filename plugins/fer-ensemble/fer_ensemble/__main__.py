@@ -8,8 +8,6 @@ import sys
 from fer_core.checkpoint import read_metadata, save_checkpoint
 from fer_core.errors import FerError
 
-METRIC_KEYS = ("n", "accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "per_class", "confusion", "confusion_normalized", "loss")
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fer_ensemble", description=__doc__.splitlines()[0])
@@ -21,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         from fer_core.checkpoint import load_checkpoint
-        from fer_core.training.evaluate import evaluate_checkpoint
+        from fer_core.training.evaluate import remeasure_val_metrics
         from fer_ensemble.assemble import assemble
 
         command = "python -m fer_ensemble " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -29,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = read_metadata(weights)
         data = args.data or (meta.get("data") or {}).get("spec")
         if not args.no_eval and data:
-            measured = evaluate_checkpoint(weights, data, split="val")
-            meta["val_metrics"] = {key: measured[key] for key in METRIC_KEYS if key in measured} | {"tta": "none"}
+            measured = meta["val_metrics"] = remeasure_val_metrics(weights, args.data)
             model, _ = load_checkpoint(weights)
             save_checkpoint(weights, model.half() if args.half else model, meta)
             print(f"{weights}: val accuracy {measured['accuracy']:.4f}, macro-F1 {measured['macro_f1']:.4f} ({measured['n']} images)")
