@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
+from fer_core.checkpoint import load_checkpoint, read_metadata, resolve_checkpoint
 from fer_core.flops import macs_per_image
 from fer_core.predict.export import onnx_bytes, probability_model, torchscript_module
 
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.speed_only:
                 print(f"{name}: PublicTest metrics ...", file=sys.stderr, flush=True)
                 accuracy = measure_accuracy(checkpoint, args.data)
-        _, meta = load_checkpoint(checkpoint)
+        meta = read_metadata(checkpoint)
         lines += checkpoint_section(name, meta, accuracy, speed)
         everything["checkpoints"][name] = {"speed": speed, "accuracy": accuracy}
     body = "\n".join(lines)
