@@ -34,13 +34,10 @@ def conv_block(c_in: int, c_out: int, convs: int, dropout: float) -> nn.Sequenti
 
 
 class PlainCNN(nn.Module):
-    def __init__(self, in_channels: int, num_classes: int, widths: list[int], convs: int | list[int], dropout: float, hidden: int) -> None:
+    def __init__(self, in_channels: int, num_classes: int, widths: list[int], convs: list[int], dropout: float, hidden: int) -> None:
         super().__init__()
-        per_stage = [convs] * len(widths) if isinstance(convs, int) else list(convs)
-        if len(per_stage) != len(widths):
-            raise ValueError(f"convs has {len(per_stage)} entries but widths has {len(widths)}")
         blocks, c = [], in_channels
-        for w, n in zip(widths, per_stage, strict=True):
+        for w, n in zip(widths, convs, strict=True):
             blocks.append(conv_block(c, w, n, dropout))
             c = w
         self.features = nn.Sequential(*blocks)
