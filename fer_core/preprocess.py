@@ -71,11 +71,22 @@ def conform_images(images: np.ndarray, channels: int, size: int) -> np.ndarray:
 
 def to_tensor(images: np.ndarray | torch.Tensor, prep: Preprocessing) -> torch.Tensor:
     """uint8 (N, H, W[, C]) -> normalised float32 (N, C, H, W)."""
+    return normalise(to_nchw_float(images), prep)
+
+
+def to_nchw_float(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 (N, H, W[, C]) -> float32 (N, C, H, W) still in 0..255, on the device the images are on."""
     import torch
 
     x = torch.as_tensor(images)
     x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)
-    x = x.float().div_(255.0)
-    mean = torch.tensor(prep.mean, dtype=torch.float32).view(1, -1, 1, 1)
-    std = torch.tensor(prep.std, dtype=torch.float32).view(1, -1, 1, 1)
-    return x.sub_(mean).div_(std).contiguous()
+    return x.float()
+
+
+def normalise(x: torch.Tensor, prep: Preprocessing) -> torch.Tensor:
+    """float (N, C, H, W) in 0..255 -> the model's input, in place."""
+    import torch
+
+    mean = torch.tensor(prep.mean, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
+    std = torch.tensor(prep.std, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
+    return x.div_(255.0).sub_(mean).div_(std).contiguous()

@@ -61,12 +61,15 @@ def register(app: typer.Typer) -> None:
         schedule: str | None = typer.Option(None, "--schedule", help="cosine (default), plateau or none."),
         label_smoothing: float | None = typer.Option(None, "--label-smoothing", help="Label smoothing (default: 0)."),
         patience: int | None = typer.Option(None, "--patience", help="Early stopping on val macro-F1; 0 disables (default: 3)."),
-        augment: str | None = typer.Option(None, "--augment", help="none, light, standard (default), strong, or an augmenter plugin."),
+        augment: str | None = typer.Option(
+            None, "--augment", help="none, light, standard (default), strong (albumentations), torch:PRESET (on the GPU), or a plugin."
+        ),
         seed: int | None = typer.Option(None, "--seed", help="Seed for data order, augmentation and init (default: 0)."),
         time_budget: float | None = typer.Option(None, "--time-budget", help="Seconds; no epoch starts that would end past it."),
         input_size: int | None = typer.Option(None, "--input-size", help="Input side in pixels (default: the model's)."),
         channels: int | None = typer.Option(None, "--channels", help="1 (grayscale, default) or 3."),
-        precision: str | None = typer.Option(None, "--precision", help="fp32 (default) or bf16 (autocast in training; CPUs with BF16)."),
+        precision: str | None = typer.Option(None, "--precision", help="fp32 (default) or bf16 (autocast in training; GPU or BF16 CPU)."),
+        device: str | None = typer.Option(None, "--device", help="auto (default: a CUDA GPU if torch sees one), cpu, cuda or cuda:N."),
         threads: int | None = typer.Option(None, "--threads", help="Torch threads (default: all cores)."),
         data_opt: list[str] = typer.Option([], "--data-opt", help="Dataset source option KEY=VALUE (repeatable), e.g. train=300 for demo."),
         model_opt: list[str] = typer.Option([], "--model-opt", help="Model option KEY=VALUE (repeatable)."),
@@ -99,6 +102,7 @@ def register(app: typer.Typer) -> None:
             "channels": channels,
             "threads": threads,
             "precision": precision,
+            "device": device,
         }
         given = {k: v for k, v in given.items() if v is not None}
         data_options = parse_options(data_opt, "--data-opt")

@@ -11,7 +11,7 @@ from fer_core.errors import UsageError
 from fer_core.training.config import AUGMENT_PRESETS
 
 # (rotation degrees, shift fraction, scale fraction, brightness/contrast limit, random erasing)
-_PRESET_STRENGTH: dict[str, tuple[float, float, float, float, bool]] = {
+PRESET_STRENGTH: dict[str, tuple[float, float, float, float, bool]] = {
     "light": (10.0, 0.05, 0.05, 0.1, False),
     "standard": (15.0, 0.1, 0.1, 0.2, False),
     "strong": (20.0, 0.15, 0.15, 0.3, True),
@@ -27,7 +27,7 @@ def build_pipeline(preset: str) -> Any:
         raise UsageError(f"unknown augmentation preset '{preset}'; choose from {', '.join(AUGMENT_PRESETS)}")
     if preset == "none":
         return A.Compose([])
-    rotate, shift, scale, light, erase = _PRESET_STRENGTH[preset]
+    rotate, shift, scale, light, erase = PRESET_STRENGTH[preset]
     transforms = [
         A.HorizontalFlip(p=0.5),
         A.Affine(

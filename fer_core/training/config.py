@@ -13,8 +13,9 @@ AUGMENT_PRESETS = ("none", "light", "standard", "strong")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "plateau", "none")
 PRECISIONS = ("fp32", "bf16")
-# Fields that change how fast a run goes, not what it computes.
-_NOT_HASHED = ("threads",)
+DEVICES = ("auto", "cpu", "cuda")
+# Fields that change how fast a run goes (and the last bits of the floats), not the recipe.
+_NOT_HASHED = ("threads", "device")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class TrainConfig:
     channels: int = 1
     channels_last: bool = True
     threads: int | None = None
-    precision: str = "fp32"  # bf16: autocast in training (CPUs with AVX512-BF16/AMX); evaluation stays fp32
+    precision: str = "fp32"  # bf16: autocast in training (GPUs, CPUs with AVX512-BF16/AMX); evaluation stays fp32
+    device: str = "auto"  # auto: the first CUDA GPU when torch sees one, else the CPU; cuda:N picks a GPU
 
     def __post_init__(self) -> None:
         problems = []
@@ -66,6 +68,8 @@ class TrainConfig:
             problems.append(f"channels must be 1 or 3, got {self.channels}")
         if self.precision not in PRECISIONS:
             problems.append(f"precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
+        if self.device not in DEVICES and not _is_cuda_index(self.device):
+            problems.append(f"device must be one of {', '.join(DEVICES)} or cuda:N, got '{self.device}'")
         if self.threads is not None and self.threads < 1:
             problems.append(f"threads must be >= 1, got {self.threads}")
         if problems:
@@ -87,3 +91,8 @@ class TrainConfig:
         recipe = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
         text = json.dumps(recipe, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _is_cuda_index(device: str) -> bool:
+    prefix, _, index = device.partition(":")
+    return prefix == "cuda" and index.isdigit()

@@ -35,6 +35,7 @@ def predict_logits(
     if tta not in TTA_MODES:
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
     images = conform_images(images_uint8, prep.channels, prep.size)
+    device = next(model.parameters(), torch.empty(0)).device
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     was_training = model.training
     model.eval()
@@ -42,10 +43,10 @@ def predict_logits(
     try:
         with torch.inference_mode():
             for start in range(0, len(images), batch_size):
-                x = to_tensor(images[start : start + batch_size], prep)
+                x = to_tensor(images[start : start + batch_size], prep).to(device)
                 views = _tta_views(x, tta)
                 logits = sum(model(v.contiguous(memory_format=memory_format)).float() for v in views) / len(views)
-                chunks.append(logits.numpy())
+                chunks.append(logits.cpu().numpy())
     finally:
         model.train(was_training)
     if not chunks:

@@ -41,14 +41,16 @@ class EpochProgress:
         self._progress.start()
         self._task = self._progress.add_task("train", total=batches, loss=0.0, acc=0.0, f1=0.0)
 
-    def advance(self, loss: float, acc: float, f1: float) -> None:
+    def advance(self, loss: float, acc: float, f1: float, batches_done: int = 1) -> None:
+        """``batches_done`` batches finished since the last call; the figures are the epoch's running ones."""
         if self._progress is not None:
-            self._progress.update(self._task, advance=1, loss=loss, acc=acc, f1=f1)
+            self._progress.update(self._task, advance=batches_done, loss=loss, acc=acc, f1=f1)
         elif self._log is not None:
-            epoch, epochs, batches, done = self._log
-            done += 1
+            epoch, epochs, batches, before = self._log
+            done = before + batches_done
             self._log = (epoch, epochs, batches, done)
-            if done % max(1, batches // 10) == 0 or done == batches:
+            step = max(1, batches // 10)
+            if done // step > before // step or done == batches:
                 self.message(f"epoch {epoch}/{epochs}  batch {done}/{batches}  loss {loss:.4f}  acc {acc:.3f}  macro-F1 {f1:.3f}")
 
     def stop(self) -> None:

@@ -21,8 +21,9 @@ import numpy as np
 from fer_core import atomic
 from fer_core.api import Balanced, Dataset, Split
 from fer_core.errors import DataError, TrainingDivergedError, UsageError
-from fer_core.preprocess import Preprocessing, conform_images, to_tensor
+from fer_core.preprocess import Preprocessing, conform_images, normalise, to_nchw_float, to_tensor
 from fer_core.training.config import AUGMENT_PRESETS, TrainConfig
+from fer_core.training.device import describe_device, resolve_device
 from fer_core.training.metrics import macro_f1_from_confusion
 from fer_core.training.progress import EpochProgress
 from fer_core.training.state import STATE_WEIGHTS, load_state, save_state
@@ -37,6 +38,9 @@ BEST = "best.safetensors"
 HISTORY = "history.json"
 PLOTS = "plots"
 EVAL_BATCH = 256
+# On a GPU the loss and the running confusion stay on the device; the host reads them (and checks the
+# loss for NaN) every this many batches, so that it can queue the next batches while the GPU works.
+GPU_SYNC_EVERY = 50
 
 
 @dataclass
@@ -97,11 +101,14 @@ def train(
     import cv2
 
     saved = _previous_state(out_dir, config, resume)
+    device = resolve_device(config.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed 48x48 shapes: let cuDNN pick its fastest kernels once
     previous_threads, previous_cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     cv2.setNumThreads(1)  # 48x48 warps gain nothing from OpenCV's thread pool, and its threads fight torch's for the cores
     try:
-        run = _Run(config, dataset, out_dir, quiet=quiet, command=command, data=(data_spec, dict(data_options or {})))
+        run = _Run(config, dataset, out_dir, device, quiet=quiet, command=command, data=(data_spec, dict(data_options or {})))
         if saved is not None:
             run.restore(saved)
         return run.fit(on_batch)
@@ -128,6 +135,7 @@ class _Run:
         config: TrainConfig,
         dataset: Dataset,
         out_dir: Path,
+        device: torch.device | None = None,
         *,
         quiet: bool,
         command: str | None,
@@ -137,7 +145,8 @@ class _Run:
 
         from fer_core.registry import get_registry
 
-        self.config, self.dataset, self.out_dir = config, dataset, out_dir
+        device = device or resolve_device(config.device)
+        self.config, self.dataset, self.out_dir, self.device = config, dataset, out_dir, device
         self.show = EpochProgress(quiet)
         registry = get_registry()
         entry = registry.load("models", config.model)
@@ -152,15 +161,21 @@ class _Run:
         self.images = torch.from_numpy(np.ascontiguousarray(self.balanced.images))
         self.labels = torch.from_numpy(self.balanced.labels.astype(np.int64))
         self.augmenter = _make_augmenter(config.augment)
+        self.tensor_augment = hasattr(self.augmenter, "augment_tensor")
+        # Batches are cut from a copy of the images on the device unless a numpy augmenter has to see them first.
+        numpy_augment = self.augmenter is not None and not self.tensor_augment
+        self.device_images = self.images if numpy_augment else self.images.to(device)
+        self.device_labels = self.labels.to(device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
         torch.manual_seed(config.seed)
         self.model: nn.Module = plugin.build(num_classes=len(self.classes), in_channels=config.channels, input_size=self.input_size)
-        self.model = self.model.to(memory_format=self.memory_format)
+        self.model = self.model.to(device=device, memory_format=self.memory_format)
         self.optimizer = _make_optimizer(config, self.model)
         self.steps_per_epoch = _batch_count(len(self.labels), config.batch_size)
         self.scheduler = _make_scheduler(config, self.optimizer, self.steps_per_epoch)
-        weight = None if self.balanced.class_weights is None else torch.as_tensor(self.balanced.class_weights, dtype=torch.float32)
+        weights = self.balanced.class_weights
+        weight = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=device)
         self.criterion = torch.nn.CrossEntropyLoss(weight=weight, label_smoothing=config.label_smoothing)
         self.progress = _Progress()
         self.base_meta = {
@@ -188,6 +203,7 @@ class _Run:
             },
             "fer_core_version": _fer_version(),
             "torch_version": torch.__version__,
+            "device": describe_device(device),
         }
 
     def _balance(self, images: np.ndarray, labels: np.ndarray) -> Balanced:
@@ -253,9 +269,12 @@ class _Run:
         torch.manual_seed(epoch_torch_seed(self.config.seed, epoch))
         order = _epoch_order(rng, len(self.labels), self.balanced.sample_weights)
         batches = _split_batches(order, self.config.batch_size)
-        num_classes = len(self.classes)
-        confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-        loss_sum, seen = 0.0, 0
+        generator = torch.Generator(self.device).manual_seed(int(rng.integers(2**62))) if self.tensor_augment else None
+        num_classes, device = len(self.classes), self.device
+        sync_every = 1 if device.type == "cpu" else GPU_SYNC_EVERY
+        confusion = torch.zeros(num_classes * num_classes, dtype=torch.int64, device=device)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        seen = synced = 0
         self.model.train()
         started = time.perf_counter()
         self.show.start(epoch, self.config.epochs, len(batches))
@@ -263,34 +282,47 @@ class _Run:
             for b, idx in enumerate(batches):
                 if on_batch is not None:
                     on_batch(epoch, b)
-                index = torch.from_numpy(idx)
-                images = self.augmenter(self.images[index].numpy(), rng) if self.augmenter else self.images[index].numpy()
-                x = to_tensor(images, self.prep).contiguous(memory_format=self.memory_format)
-                y = self.labels[index]
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
+                x, y = self._batch(idx, rng, generator)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16"):
                     logits = self.model(x)
                 loss = self.criterion(logits.float(), y)
-                value = float(loss.detach())
-                if not np.isfinite(value):
+                if sync_every == 1 and not np.isfinite(value := float(loss.detach())):
                     self._diverged(epoch, b, value)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
                 if self.scheduler is not None and self.config.schedule == "cosine":
                     self.scheduler.step()
-                predicted = logits.detach().argmax(dim=1).numpy()
-                np.add.at(confusion, (y.numpy(), predicted), 1)
-                loss_sum += value * len(idx)
+                confusion += torch.bincount(y * num_classes + logits.detach().argmax(dim=1), minlength=num_classes * num_classes)
+                loss_sum += loss.detach().double() * len(idx)
                 seen += len(idx)
-                self.show.advance(loss_sum / seen, np.trace(confusion) / seen, macro_f1_from_confusion(confusion))
+                if (b + 1) % sync_every == 0 or b + 1 == len(batches):
+                    mean_loss, counts = float(loss_sum) / seen, confusion.view(num_classes, num_classes).cpu().numpy()
+                    if not np.isfinite(mean_loss):
+                        self._diverged(epoch, b, mean_loss, within=b + 1 - synced)
+                    self.show.advance(mean_loss, np.trace(counts) / seen, macro_f1_from_confusion(counts), batches_done=b + 1 - synced)
+                    synced = b + 1
         finally:
             self.show.stop()
         return {
             "train_images_per_s": round(seen / (time.perf_counter() - started), 1),
-            "train_loss": loss_sum / seen,
-            "train_acc": float(np.trace(confusion) / seen),
-            "train_macro_f1": macro_f1_from_confusion(confusion),
+            "train_loss": mean_loss,
+            "train_acc": float(np.trace(counts) / seen),
+            "train_macro_f1": macro_f1_from_confusion(counts),
         }
+
+    def _batch(self, idx: np.ndarray, rng: np.random.Generator, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (augmented, normalised) inputs and the labels of one batch, on the training device."""
+        import torch
+
+        index = torch.from_numpy(idx).to(self.device, non_blocking=True)
+        if self.augmenter is not None and not self.tensor_augment:
+            x = to_tensor(self.augmenter(self.images[torch.from_numpy(idx)].numpy(), rng), self.prep).to(self.device, non_blocking=True)
+        elif self.tensor_augment:
+            x = normalise(self.augmenter.augment_tensor(to_nchw_float(self.device_images[index]), generator), self.prep)
+        else:
+            x = to_tensor(self.device_images[index], self.prep)
+        return x.contiguous(memory_format=self.memory_format), self.device_labels[index]
 
     def _validate(self) -> dict[str, Any]:
         from fer_core.training.evaluate import evaluate
@@ -308,10 +340,11 @@ class _Run:
             return "time_budget"
         return ""
 
-    def _diverged(self, epoch: int, batch: int, value: float) -> None:
+    def _diverged(self, epoch: int, batch: int, value: float, within: int = 1) -> None:
         last_good = f"the state after epoch {self.progress.epoch} is kept" if self.progress.epoch else "no epoch had completed"
+        where = f"batch {batch + 1}" if within == 1 else f"one of batches {max(1, batch + 2 - within)}-{batch + 1}"
         raise TrainingDivergedError(
-            f"training diverged: loss became {value} at epoch {epoch}, batch {batch + 1} (lr {self.optimizer.param_groups[0]['lr']:g}); "
+            f"training diverged: loss became {value} at epoch {epoch}, {where} (lr {self.optimizer.param_groups[0]['lr']:g}); "
             f"{last_good} in {self.out_dir}. Lower --lr or check the data."
         )
 
@@ -383,13 +416,16 @@ class _Run:
 
 # --- small pieces ---------------------------------------------------------------------------------
 def _make_augmenter(spec: str) -> Any:
-    """A preset of the albumentations augmenter, or any augmenter plugin by name; None for no augmentation."""
+    """A preset of the albumentations augmenter, PLUGIN:PRESET (``torch:strong``), or any augmenter plugin by name; None for none."""
     from fer_core.registry import get_registry
 
     if spec == "none":
         return None
     if spec in AUGMENT_PRESETS:
         return get_registry().create("augmenters", "albumentations", preset=spec)
+    name, _, preset = spec.partition(":")
+    if preset:
+        return get_registry().create("augmenters", name, preset=preset)
     return get_registry().create("augmenters", spec)
 
 
