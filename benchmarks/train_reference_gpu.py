@@ -41,6 +41,10 @@ PLANS: dict[str, dict] = {
         "args": shlex.split("--model mycnn_v6 --optimizer adamw --lr 2e-3 --weight-decay 0.05 --batch-size 128 --augment torch:standard"),
         "max_epochs": 300,
     },
+    "v5-sgd-strong": {
+        "args": shlex.split("--model mycnn_v5 --optimizer sgd --lr 0.01 --weight-decay 5e-4 --batch-size 64 --augment torch:strong"),
+        "max_epochs": 300,
+    },
     # The CPU fer-accurate recipe (67.5% after 70 epochs, still rising), given the epochs the CPU could not.
     "v4-adamw-standard": {
         "args": shlex.split("--model mycnn_v4 --optimizer adamw --lr 2e-3 --weight-decay 0.01 --batch-size 64 --augment torch:standard"),
