@@ -125,6 +125,6 @@ def test_cuda_run_trains_and_its_checkpoint_loads_on_the_cpu(tmp_path, augment):
 
 @needs_cuda
 def test_nan_loss_on_the_gpu_names_the_batches_it_happened_in(tmp_path):
-    config = tiny_config(model="train_nan_model", model_options={"healthy_batches": 7}, epochs=3, device="cuda")
+    config = tiny_config(model="train_nan_model", model_options={"healthy_batches": 7}, epochs=3, device="cuda", augment="torch:standard")
     with pytest.raises(TrainingDivergedError, match=r"loss became nan at epoch 2, one of batches 1-6 .*state after epoch 1 is kept"):
         train(config, tiny_dataset(), tmp_path / "run", quiet=True)

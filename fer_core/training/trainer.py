@@ -2,7 +2,8 @@
 
 Each epoch draws its data order and augmentation from ``np.random.default_rng([seed, epoch])`` and
 seeds torch (dropout) from the same pair, so a run resumed from the state saved after epoch k is
-bit-identical to one that never stopped. The state is written atomically after every epoch.
+bit-identical to one that never stopped (on the CPU; on a GPU, cuDNN's kernel choices and atomic adds
+make the last bits differ). The state is written atomically after every epoch.
 """
 
 from __future__ import annotations
