@@ -1,9 +1,10 @@
-"""Copy a run's best checkpoint into checkpoints/NAME, optionally with float16 weights, and re-measure it.
+"""Copy a run's best checkpoint into checkpoints/NAME, optionally with float16 or int8 weights, and re-measure it.
 
     .venv/bin/python benchmarks/publish_checkpoint.py runs/reference/fer-fast fer-fast
-    .venv/bin/python benchmarks/publish_checkpoint.py runs/reference/fer-accurate fer-accurate --half
+    .venv/bin/python benchmarks/publish_checkpoint.py runs/gpu/v6-adamw-standard fer-accurate --int8
 
-float16 storage halves the file (git-friendly); the weights are cast back to float32 when loaded. Because that cast
+float16 storage halves the file, int8 (conv and linear weights with one float32 scale per output channel, see
+fer_core/quantize.py) quarters it; either way the weights are float32 again once loaded. Because the rounding
 can move a prediction, ``val_metrics`` in the published metadata are measured again on the stored weights (the
 trainer's own numbers stay under ``training_val_metrics``), so `fer eval --checkpoint checkpoints/NAME --split val`
 reproduces exactly what the metadata and benchmarks/reference.md say.
@@ -25,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="A run folder or checkpoint.")
     parser.add_argument("name", help="Published name: writes checkpoints/NAME.safetensors and checkpoints/NAME.json.")
-    parser.add_argument("--half", action="store_true", help="Store floating-point weights as float16.")
+    storage = parser.add_mutually_exclusive_group()
+    storage.add_argument("--half", action="store_true", help="Store floating-point weights as float16.")
+    storage.add_argument("--int8", action="store_true", help="Store conv and linear weights as int8 with per-channel scales.")
     parser.add_argument("--out-dir", type=Path, default=Path("checkpoints"))
     args = parser.parse_args(argv)
 
@@ -34,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.half:
         model = model.half()
     meta = {**meta, "training_val_metrics": meta.get("val_metrics"), "published_from": str(source)}
-    meta["stored_dtype"] = "float16" if args.half else "float32"
+    meta["stored_dtype"] = "float16" if args.half else "int8 weights, per-channel float32 scales" if args.int8 else "float32"
     with tempfile.TemporaryDirectory() as tmp:
-        staged = save_checkpoint(Path(tmp) / args.name, model, meta)
+        staged = save_checkpoint(Path(tmp) / args.name, model, meta, int8=args.int8)
         measured = remeasure_val_metrics(staged)
     meta["val_metrics"] = measured
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    weights = save_checkpoint(args.out_dir / args.name, model.to(torch.float16 if args.half else torch.float32), meta)
+    weights = save_checkpoint(args.out_dir / args.name, model.to(torch.float16 if args.half else torch.float32), meta, int8=args.int8)
     trained = meta["training_val_metrics"] or {}
     print(
         f"{weights}: {weights.stat().st_size / 1e6:.2f} MB, PublicTest accuracy {measured['accuracy']:.4f} "

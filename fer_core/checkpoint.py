@@ -20,23 +20,38 @@ if TYPE_CHECKING:
 
 FORMAT = "fer-checkpoint"
 FORMAT_VERSION = 1
+# Version 2 marks weights stored in an encoding (``weight_encoding``, e.g. int8) that fer-core before it cannot read.
+ENCODED_FORMAT_VERSION = 2
 WEIGHTS_SUFFIX = ".safetensors"
 SIDECAR_SUFFIX = ".json"
 REQUIRED_KEYS = ("model", "classes", "in_channels", "input_size", "preprocessing")
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".h5", ".hdf5"}
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any]) -> Path:
-    """Write ``<stem>.safetensors`` and ``<stem>.json`` atomically; return the weights path."""
-    from safetensors.torch import save_model
+def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], *, int8: bool = False) -> Path:
+    """Write ``<stem>.safetensors`` and ``<stem>.json`` atomically; return the weights path.
+
+    ``int8`` stores conv and linear weights as int8 with per-channel scales (``fer_core.quantize``), about a quarter
+    of float32; loading restores float32 weights.
+    """
+    from safetensors.torch import save_file, save_model
+
+    from fer_core import quantize
 
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise ValueError(f"checkpoint metadata lacks {missing}")
     weights = _weights_path_for_writing(Path(path))
-    full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
+    meta = {k: v for k, v in meta.items() if k not in ("format", "format_version", "weight_encoding")}
+    version = {"format_version": FORMAT_VERSION}
+    encoded = {"format_version": ENCODED_FORMAT_VERSION, "weight_encoding": quantize.ENCODING} if int8 else version
+    full_meta = {"format": FORMAT, **encoded, **meta}
     text = json.dumps(full_meta, default=atomic._json_default)
-    atomic.write_with(weights, lambda tmp: save_model(model, str(tmp), metadata={"fer": text}))
+    if int8:
+        stored = quantize.quantize_state(model.state_dict())
+        atomic.write_with(weights, lambda tmp: save_file(stored, str(tmp), metadata={"fer": text}))
+    else:
+        atomic.write_with(weights, lambda tmp: save_model(model, str(tmp), metadata={"fer": text}))
     atomic.write_json(weights.with_suffix(SIDECAR_SUFFIX), full_meta)
     return weights
 
@@ -89,7 +104,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{weights}: not a fer checkpoint (no fer metadata in the safetensors header)") from None
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{weights}: not a fer checkpoint (format {meta.get('format')!r})")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+    if int(meta.get("format_version", 0)) > ENCODED_FORMAT_VERSION:
         raise CheckpointError(f"{weights}: written by a newer fer (format {meta['format_version']}); upgrade fer-core")
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
@@ -106,13 +121,21 @@ def build_model(meta: dict[str, Any]) -> nn.Module:
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model through its plugin and load the weights; returns (model in eval mode, metadata)."""
-    from safetensors.torch import load_model
+    from safetensors.torch import load_file, load_model
+
+    from fer_core import quantize
 
     weights = resolve_checkpoint(path)
     meta = read_metadata(weights)
+    encoding = meta.get("weight_encoding")
+    if encoding not in (None, quantize.ENCODING):
+        raise CheckpointError(f"{weights}: unknown weight encoding {encoding!r}; upgrade fer-core")
     model = build_model(meta)
     try:
-        load_model(model, str(weights), strict=True)
+        if encoding is None:
+            load_model(model, str(weights), strict=True)
+        else:
+            model.load_state_dict(quantize.dequantize_state(load_file(str(weights))), strict=True)
     except Exception as exc:
         raise CheckpointError(f"{weights}: weights do not fit model '{meta['model']}': {str(exc).splitlines()[0]}") from None
     return model.eval(), meta

@@ -82,7 +82,9 @@ def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path | None =
     target = Path(out) if out is not None else default_output(weights, fmt)
     if target.is_dir():
         target = default_output(target / weights.name, fmt)
-    exported = {**meta, "exported_from": str(weights), "export_format": fmt}
+    # The exported graph holds float weights whatever the checkpoint stored, so it is a plain version-1 artefact.
+    plain = {k: v for k, v in meta.items() if k != "weight_encoding"}
+    exported = {**plain, "format_version": FORMAT_VERSION, "exported_from": str(weights), "export_format": fmt}
     if fmt == "onnx":
         try:
             data = onnx_bytes(model, exported)
