@@ -154,9 +154,11 @@ def training_lines(meta: dict[str, Any]) -> list[str]:
             f"- command: `{meta.get('command')}`",
         ]
     config = meta.get("config", {})
+    device = meta.get("device", "cpu")
+    where = f"GPU {device}" if device.startswith("cuda") else f"{config.get('threads')} CPU thread(s)"
     return [
         f"- trained: {meta.get('best_epoch')} of {meta.get('epochs')} epochs (best on PublicTest macro-F1 at that epoch), "
-        f"{meta.get('train_seconds', 0) / 60:.1f} min of training on {config.get('threads')} CPU thread(s), "
+        f"{meta.get('train_seconds', 0) / 60:.1f} min of training on {where}, "
         f"balancer `{meta.get('balancer')}` {json.dumps(meta.get('balancer_options') or {})}, augmentation `{meta.get('augment')}`, "
         f"precision {config.get('precision')}",
         f"- command: `{meta.get('command')}`",

@@ -38,7 +38,8 @@ def _history(rows: list[dict]) -> list[dict]:
 
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, monkeypatch):
     out = tmp_path / "killed"
-    args = ["train", "--model", "mycnn_v1", *DATA_ARGS, "--epochs", str(EPOCHS), "--threads", "1", "--device", "cpu", "--out", str(out), "-q"]
+    args = ["train", "--model", "mycnn_v1", *DATA_ARGS, "--epochs", str(EPOCHS), "--threads", "1", "--device", "cpu"]
+    args += ["--out", str(out), "-q"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([str(FER), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
