@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+import torch
 
 from fer_core.bench.cell import ERROR_FILE, RESULT_FILE, read_result
 from fer_core.bench.compare import compare_runs
@@ -74,6 +75,7 @@ def test_finished_rows_carry_metrics_costs_and_per_class_f1(grid):
         assert row["params"] > 1000 and row["mflops"] > 0 and row["checkpoint_mb"] > 0
         assert row["images_per_s"] > 0 and row["latency_p50_ms"] > 0 and row["threads"] == 1
         assert row["epochs_run"] == 1 and row["best_epoch"] == 1 and row["train_seconds"] > 0
+        assert row["train_device"].startswith("cuda:0 (") if torch.cuda.is_available() else row["train_device"] == "cpu"
         for split in ("val", "test"):
             assert 0 <= row[f"{split}_accuracy"] <= 1 and 0 <= row[f"{split}_macro_f1"] <= 1
         per_class = [row[f"f1_{c}"] for c in outcome.results.classes]

@@ -55,6 +55,7 @@ class CellResult:
     epochs_run: int | None = None
     best_epoch: int | None = None
     train_seconds: float | None = None
+    train_device: str = ""
     stopped_reason: str = ""
     speed: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -152,6 +153,7 @@ def _train_and_measure(job: Job, dataset: Dataset, cell_dir: Path, result: CellR
     trained = train(config, dataset, cell_dir, resume=True, command=command, quiet=True, data_spec=job.data)
     result.epochs_run, result.best_epoch = trained.epochs_run, trained.best_epoch
     result.train_seconds, result.stopped_reason = trained.train_seconds, str(trained.stopped_reason or "")
+    result.train_device = str(trained.meta.get("device", ""))
     result.balance_report = dict(trained.balance_report or {})
     result.metrics["val"] = _keep_metrics(trained.val_metrics)
 

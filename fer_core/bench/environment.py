@@ -50,4 +50,5 @@ def describe_environment() -> dict[str, Any]:
         "fer_core": __version__,
         "git": git_revision(),
         "cuda": torch.cuda.is_available(),
+        "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else [],
     }
