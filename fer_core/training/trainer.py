@@ -166,6 +166,8 @@ class _Run:
         # Batches are cut from a copy of the images on the device unless a numpy augmenter has to see them first.
         numpy_augment = self.augmenter is not None and not self.tensor_augment
         self.device_images = self.images if numpy_augment else self.images.to(device)
+        if numpy_augment and device.type == "cuda" and config.augment in AUGMENT_PRESETS:
+            self.show.message(f"augmenting on the CPU, image by image; --augment torch:{config.augment} runs the same preset on the GPU")
         self.device_labels = self.labels.to(device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
