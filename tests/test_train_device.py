@@ -15,7 +15,7 @@ from fer_core.training.device import resolve_device
 from fer_core.training.tensor_augment import TensorAugmenter, _affine, _erase
 from fer_core.training.trainer import train
 from tests.cli_support import run_fer
-from tests.train_support import tiny_config, tiny_dataset, training_test_plugins
+from tests.train_support import tiny_config, tiny_dataset, training_test_plugins, whole_and_resumed
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -71,16 +71,7 @@ def test_erasing_blacks_out_one_rectangle_of_a_tenth_to_three_tenths_of_each_sid
 
 
 def test_torch_augmented_run_resumes_to_the_uninterrupted_result(tmp_path):
-    config = tiny_config(epochs=3, augment="torch:strong")
-    whole = train(config, tiny_dataset(), tmp_path / "whole", quiet=True)
-
-    def interrupt(epoch: int, batch: int) -> None:
-        if epoch == 2 and batch == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tiny_dataset(), tmp_path / "cut", quiet=True, on_batch=interrupt)
-    resumed = train(config, tiny_dataset(), tmp_path / "cut", resume=True, quiet=True)
+    whole, resumed, _ = whole_and_resumed(tiny_config(epochs=3, augment="torch:strong"), tmp_path)
     assert resumed.val_metrics == whole.val_metrics
     a, b = load_file(str(whole.checkpoint)), load_file(str(resumed.checkpoint))
     assert all(torch.equal(a[k], b[k]) for k in a)

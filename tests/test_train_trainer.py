@@ -21,6 +21,7 @@ from tests.train_support import (
     tiny_config,
     tiny_dataset,
     training_test_plugins,
+    whole_and_resumed,
 )
 
 
@@ -68,18 +69,8 @@ def test_same_seed_same_run_and_another_seed_differs(tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
-    config = tiny_config(epochs=3)
-    whole = train(config, tiny_dataset(), tmp_path / "whole", quiet=True)
-
-    def interrupt(epoch: int, batch: int) -> None:
-        if epoch == 2 and batch == 2:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train(config, tiny_dataset(), tmp_path / "cut", quiet=True, on_batch=interrupt)
-    saved = json.loads((tmp_path / "cut" / "state.json").read_text())
-    assert saved["progress"]["epoch"] == 1, "the state of the last complete epoch survives the interruption"
-    resumed = train(config, tiny_dataset(), tmp_path / "cut", resume=True, quiet=True)
+    whole, resumed, saved_epoch = whole_and_resumed(tiny_config(epochs=3), tmp_path)
+    assert saved_epoch == 1, "the state of the last complete epoch survives the interruption"
     assert _comparable(resumed.history) == _comparable(whole.history)
     assert resumed.val_metrics == whole.val_metrics
     a, b = load_file(str(whole.checkpoint)), load_file(str(resumed.checkpoint))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pytest
@@ -14,6 +16,9 @@ import fer_core.registry as fer_registry
 from fer_core.api import Augmenter, Balanced, Balancer, Dataset, ModelPlugin, Split, TrainSet
 from fer_core.registry import Registry
 from fer_core.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from fer_core.training.trainer import TrainResult
 
 CLASSES = ("angry", "happy", "sad")
 SIZE = 24
@@ -137,3 +142,23 @@ def training_test_plugins() -> Iterator[None]:
 
 def image_hashes(images: np.ndarray) -> set[bytes]:
     return {image.tobytes() for image in images}
+
+
+def whole_and_resumed(config: TrainConfig, root: Path, cut: tuple[int, int] = (2, 2)) -> tuple[TrainResult, TrainResult, int]:
+    """``config`` trained straight through, and again interrupted before batch ``cut[1]`` of epoch ``cut[0]`` then resumed.
+
+    The third value is the epoch the saved state held right after the interruption.
+    """
+    from fer_core.training.trainer import train
+
+    whole = train(config, tiny_dataset(), root / "whole", quiet=True)
+
+    def interrupt(epoch: int, batch: int) -> None:
+        if (epoch, batch) == cut:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tiny_dataset(), root / "cut", quiet=True, on_batch=interrupt)
+    saved_epoch = json.loads((root / "cut" / "state.json").read_text())["progress"]["epoch"]
+    resumed = train(config, tiny_dataset(), root / "cut", resume=True, quiet=True)
+    return whole, resumed, saved_epoch
