@@ -119,3 +119,21 @@ def test_nan_loss_on_the_gpu_names_the_batches_it_happened_in(tmp_path):
     config = tiny_config(model="train_nan_model", model_options={"healthy_batches": 7}, epochs=3, device="cuda", augment="torch:standard")
     with pytest.raises(TrainingDivergedError, match=r"loss became nan at epoch 2, one of batches 1-6 .*state after epoch 1 is kept"):
         train(config, tiny_dataset(), tmp_path / "run", quiet=True)
+
+
+def test_bf16_on_a_gpu_without_bfloat16_is_a_usage_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    with pytest.raises(UsageError, match=r"--precision bf16: Tesla T4 has no bfloat16 support; use --precision fp32"):
+        resolve_device("cuda", "bf16")
+    assert resolve_device("auto", "fp32") == torch.device("cuda")
+    with pytest.raises(UsageError, match="only 1 CUDA GPUs"):
+        resolve_device("cuda:1")
+
+
+def test_training_leaves_the_global_torch_settings_as_it_found_them(tmp_path):
+    threads, benchmark = torch.get_num_threads(), torch.backends.cudnn.benchmark
+    train(tiny_config(epochs=1, threads=2), tiny_dataset(), tmp_path / "run", quiet=True)
+    assert (torch.get_num_threads(), torch.backends.cudnn.benchmark) == (threads, benchmark)

@@ -10,19 +10,22 @@ if TYPE_CHECKING:
     import torch
 
 
-def resolve_device(spec: str) -> torch.device:
+def resolve_device(spec: str, precision: str = "fp32") -> torch.device:
+    """The device ``spec`` names; a usage error when it is absent or cannot train in ``precision``."""
     import torch
 
     if spec == "cpu":
         return torch.device("cpu")
     available = torch.cuda.is_available()
-    if spec == "auto":
-        return torch.device("cuda" if available else "cpu")
+    if spec == "auto" and not available:
+        return torch.device("cpu")
     if not available:
         raise UsageError(f"--device {spec}: torch {torch.__version__} sees no CUDA GPU on this machine; use --device cpu or auto")
-    device = torch.device(spec)
+    device = torch.device("cuda" if spec == "auto" else spec)
     if device.index is not None and device.index >= torch.cuda.device_count():
         raise UsageError(f"--device {spec}: there are only {torch.cuda.device_count()} CUDA GPUs (cuda:0 ...)")
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise UsageError(f"--precision bf16: {torch.cuda.get_device_name(device)} has no bfloat16 support; use --precision fp32")
     return device
 
 

@@ -102,12 +102,12 @@ def train(
     import cv2
 
     saved = _previous_state(out_dir, config, resume)
-    device = resolve_device(config.device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed 48x48 shapes: let cuDNN pick its fastest kernels once
+    device = resolve_device(config.device, config.precision)
     previous_threads, previous_cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
+    previous_benchmark = torch.backends.cudnn.benchmark
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     cv2.setNumThreads(1)  # 48x48 warps gain nothing from OpenCV's thread pool, and its threads fight torch's for the cores
+    torch.backends.cudnn.benchmark = previous_benchmark or device.type == "cuda"  # fixed shapes: cuDNN picks its fastest kernels once
     try:
         run = _Run(config, dataset, out_dir, device, quiet=quiet, command=command, data=(data_spec, dict(data_options or {})))
         if saved is not None:
@@ -116,6 +116,7 @@ def train(
     finally:
         torch.set_num_threads(previous_threads)
         cv2.setNumThreads(previous_cv2_threads)
+        torch.backends.cudnn.benchmark = previous_benchmark
 
 
 def _previous_state(out_dir: Path, config: TrainConfig, resume: bool) -> dict[str, Any] | None:
@@ -146,7 +147,7 @@ class _Run:
 
         from fer_core.registry import get_registry
 
-        device = device or resolve_device(config.device)
+        device = device or resolve_device(config.device, config.precision)
         self.config, self.dataset, self.out_dir, self.device = config, dataset, out_dir, device
         self.show = EpochProgress(quiet)
         registry = get_registry()
