@@ -43,9 +43,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], *,
         raise ValueError(f"checkpoint metadata lacks {missing}")
     weights = _weights_path_for_writing(Path(path))
     meta = {k: v for k, v in meta.items() if k not in ("format", "format_version", "weight_encoding")}
-    version = {"format_version": FORMAT_VERSION}
-    encoded = {"format_version": ENCODED_FORMAT_VERSION, "weight_encoding": quantize.ENCODING} if int8 else version
-    full_meta = {"format": FORMAT, **encoded, **meta}
+    encoded = {"format_version": ENCODED_FORMAT_VERSION, "weight_encoding": quantize.ENCODING} if int8 else {}
+    full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **encoded, **meta}
     text = json.dumps(full_meta, default=atomic._json_default)
     if int8:
         stored = quantize.quantize_state(model.state_dict())

@@ -22,7 +22,7 @@ import numpy as np
 from fer_core import atomic
 from fer_core.api import Balanced, Dataset, Split
 from fer_core.errors import DataError, TrainingDivergedError, UsageError
-from fer_core.preprocess import Preprocessing, conform_images, normalise, to_nchw_float, to_tensor
+from fer_core.preprocess import Preprocessing, conform_images, normalise, to_nchw_float
 from fer_core.training.config import AUGMENT_PRESETS, TrainConfig
 from fer_core.training.device import describe_device, resolve_device
 from fer_core.training.metrics import macro_f1_from_confusion
@@ -165,9 +165,9 @@ class _Run:
         self.augmenter = _make_augmenter(config.augment)
         self.tensor_augment = hasattr(self.augmenter, "augment_tensor")
         # Batches are cut from a copy of the images on the device unless a numpy augmenter has to see them first.
-        numpy_augment = self.augmenter is not None and not self.tensor_augment
-        self.device_images = self.images if numpy_augment else self.images.to(device)
-        if numpy_augment and device.type == "cuda" and config.augment in AUGMENT_PRESETS:
+        self.numpy_augment = self.augmenter is not None and not self.tensor_augment
+        self.device_images = self.images if self.numpy_augment else self.images.to(device)
+        if self.numpy_augment and device.type == "cuda" and config.augment in AUGMENT_PRESETS:
             self.show.message(f"augmenting on the CPU, image by image; --augment torch:{config.augment} runs the same preset on the GPU")
         self.device_labels = self.labels.to(device)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -319,14 +319,16 @@ class _Run:
         """The (augmented, normalised) inputs and the labels of one batch, on the training device."""
         import torch
 
-        index = torch.from_numpy(idx).to(self.device, non_blocking=True)
-        if self.augmenter is not None and not self.tensor_augment:
-            x = to_tensor(self.augmenter(self.images[torch.from_numpy(idx)].numpy(), rng), self.prep).to(self.device, non_blocking=True)
-        elif self.tensor_augment:
-            x = normalise(self.augmenter.augment_tensor(to_nchw_float(self.device_images[index]), generator), self.prep)
+        index = torch.from_numpy(idx)
+        on_device = index.to(self.device, non_blocking=True)
+        if self.numpy_augment:
+            augmented = torch.from_numpy(self.augmenter(self.images[index].numpy(), rng))
+            x = to_nchw_float(augmented.to(self.device, non_blocking=True))
         else:
-            x = to_tensor(self.device_images[index], self.prep)
-        return x.contiguous(memory_format=self.memory_format), self.device_labels[index]
+            x = to_nchw_float(self.device_images[on_device])
+            if self.tensor_augment:
+                x = self.augmenter.augment_tensor(x, generator)
+        return normalise(x, self.prep).contiguous(memory_format=self.memory_format), self.device_labels[on_device]
 
     def _validate(self) -> dict[str, Any]:
         from fer_core.training.evaluate import evaluate
