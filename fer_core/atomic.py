@@ -22,9 +22,11 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should get the usual permissions
     try:
         yield tmp_path
+        # mkstemp makes 0600, and writers such as safetensors replace the file with one of their own: give the result
+        # the permissions any new file gets under the umask (0644 under 022), so other users' workers can read it.
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
         with open(tmp_path, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp_path, target)

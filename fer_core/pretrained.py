@@ -5,8 +5,12 @@ A model plugin's ``pretrained`` option is one of:
 * ``None`` (or ``"none"``): random initialisation; said once per process.
 * ``"imagenet"``: torchvision's file in the standard torch hub cache
   (``$TORCH_HOME/hub/checkpoints``), loaded with ``torch.load(weights_only=True)``;
-  when it is not there, say so once and start from scratch.
-* a path to a ``.safetensors`` state dict.
+  when it is not there, a one-line ``UsageError`` (a run never claims ImageNet weights it did not start from).
+* a path to a ``.safetensors`` state dict (pickle files only from the torch hub cache).
+
+Rebuilding a model to receive a checkpoint's weights (``with rebuilding():``, as ``fer_core.checkpoint`` does)
+never opens a pretrained file and says nothing: the checkpoint's weights replace them anyway, and a checkpoint's
+metadata must not decide which file fer opens.
 
 The first convolution is converted to the model's input channels (grayscale: the
 sum over RGB, so a gray image gives the response the RGB filter gave to the same
@@ -17,7 +21,9 @@ classifier, a replaced stem) keep their random initialisation and are reported.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("fer.pretrained")
 IMAGENET = "imagenet"
 _said: set[str] = set()
+_rebuilding: ContextVar[bool] = ContextVar("fer_pretrained_rebuilding", default=False)
 
 
 @dataclass
@@ -44,8 +51,24 @@ class PretrainedReport:
         return not self.loaded
 
 
+@contextmanager
+def rebuilding() -> Iterator[None]:
+    """Within this block models are built only to receive stored weights: no pretrained file is read, nothing is said."""
+    token = _rebuilding.set(True)
+    try:
+        yield
+    finally:
+        _rebuilding.reset(token)
+
+
+def is_rebuilding() -> bool:
+    return _rebuilding.get()
+
+
 def say_once(key: str, message: str, level: int = logging.WARNING) -> None:
-    """Log ``message`` the first time ``key`` is seen in this process."""
+    """Log ``message`` the first time ``key`` is seen in this process (never while rebuilding from a checkpoint)."""
+    if is_rebuilding():
+        return
     if key not in _said:
         _said.add(key)
         logger.log(level, message)
@@ -80,33 +103,61 @@ def adapt_first_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
 
 
 def _read_state_dict(source: str, url: str | None, model_name: str) -> tuple[dict[str, torch.Tensor], Path] | None:
-    import torch
-
     if source == IMAGENET:
         if url is None:
             raise UsageError(f"{model_name}: no ImageNet weights are known for this model; pass pretrained=PATH.safetensors")
         path = hub_cache_file(url)
         if not path.is_file():
-            say_once(
-                f"{model_name}:missing:{path}",
-                f"{model_name}: ImageNet weights not found at {path} (fer never downloads); starting from scratch",
-            )
-            return None
-        return torch.load(path, map_location="cpu", weights_only=True), path
+            raise missing_imagenet_error(model_name, path)
+        return _torch_load(path, model_name), path
+    path = checked_weights_file(source, model_name)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu"), path
+        except Exception as exc:  # a damaged or forged file
+            raise UsageError(f"{model_name}: cannot read pretrained weights {path}: {str(exc).strip().splitlines()[0]}") from None
+    return _torch_load(path, model_name), path
+
+
+def missing_imagenet_error(model_name: str, path: Path | str) -> UsageError:
+    return UsageError(
+        f"{model_name}: pretrained=imagenet but no ImageNet weights at {path} (fer never downloads); put the file there, "
+        "pass pretrained=PATH.safetensors, or leave pretrained unset to train from scratch"
+    )
+
+
+def checked_weights_file(source: str, model_name: str) -> Path:
+    """``source`` as a weights file fer may open: a ``.safetensors`` file, or a pickle inside the torch hub cache."""
+    import torch
+
     path = Path(source).expanduser()
     if not path.is_file():
         raise UsageError(f"{model_name}: pretrained weights file not found: {path}")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu"), path
+        return path
     hub_dir = Path(torch.hub.get_dir()).resolve()
     if path.resolve().is_relative_to(hub_dir):
-        return torch.load(path, map_location="cpu", weights_only=True), path
+        return path
     raise UsageError(
         f"{model_name}: pretrained weights must be a .safetensors state dict (got {path.name}); "
         f"pickle files are read only from the torch hub cache {hub_dir}"
     )
+
+
+def _torch_load(path: Path, model_name: str) -> dict[str, torch.Tensor]:
+    import pickle
+
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        raise UsageError(f"{model_name}: cannot read pretrained weights {path}: {str(exc).strip().splitlines()[0]}") from None
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise UsageError(f"{model_name}: {path} is not a state dict (a mapping of names to tensors)")
+    return state
 
 
 def load_pretrained(
@@ -120,8 +171,8 @@ def load_pretrained(
 ) -> PretrainedReport:
     """Load what fits of the weights named by ``source`` into ``model``; see the module docstring."""
     report = PretrainedReport(source=source)
-    if on_meta_device(model):
-        return report  # counting parameters, not building a model to train
+    if on_meta_device(model) or is_rebuilding():
+        return report  # counting parameters, or about to receive a checkpoint's weights
     if source is None:
         say_once(f"{model_name}:scratch", f"{model_name}: starting from scratch (random init); pretrained=imagenet or PATH loads weights")
         return report

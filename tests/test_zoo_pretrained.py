@@ -65,13 +65,11 @@ def test_cifar_stem_keeps_its_own_conv1_and_loads_the_rest(tmp_path, caplog):
     assert re.search(r"random init kept for .*conv1\.weight", caplog.text)
 
 
-def test_imagenet_missing_from_the_hub_cache_says_once_that_it_starts_from_scratch(caplog):
-    with caplog.at_level(logging.WARNING, logger="fer.pretrained"):
+def test_imagenet_missing_from_the_hub_cache_is_a_one_line_error_not_a_silent_random_start():
+    with pytest.raises(UsageError) as raised:
         build("resnet18", pretrained="imagenet")
-        build("resnet18", pretrained="imagenet")
-    messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 1
-    assert "resnet18-f37072fd.pth" in messages[0] and "starting from scratch" in messages[0] and "never downloads" in messages[0]
+    message = str(raised.value)
+    assert "resnet18-f37072fd.pth" in message and "never downloads" in message and "\n" not in message
 
 
 def test_imagenet_is_read_from_the_torch_hub_cache_with_weights_only(tmp_path):

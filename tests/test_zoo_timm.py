@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import timm
 import torch
@@ -86,16 +84,15 @@ def _fake_hf_cache(root, repo_id: str, state: dict[str, torch.Tensor]):
     return snapshot / "model.safetensors"
 
 
-def test_pretrained_cache_uses_files_already_on_disk_and_otherwise_says_it_starts_from_scratch(tmp_path, monkeypatch, caplog):
+def test_pretrained_cache_uses_files_already_on_disk_and_otherwise_fails_in_one_line(tmp_path, monkeypatch):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     cfg = timm.models.get_pretrained_cfg("resnet10t")
     assert cached_weights(cfg) is None
-    with caplog.at_level(logging.WARNING, logger="fer.pretrained"):
+    with pytest.raises(UsageError, match="timm/resnet10t: pretrained=cache but timm's weights are not in"):
         resolve("resnet10t")(pretrained="cache").build(7, 1, 48)
-    assert "timm/resnet10t: no pretrained weights" in caplog.text and "starting from scratch" in caplog.text
 
     torch.manual_seed(1)
     state = {k: v.contiguous() for k, v in timm.create_model("resnet10t").state_dict().items()}

@@ -2,9 +2,10 @@
 
 ``resolve(arch)`` returns a ``ModelPlugin`` class that builds
 ``timm.create_model(arch, pretrained=False, in_chans=in_channels, num_classes=num_classes)``.
-Weights are never downloaded: ``pretrained=PATH`` loads a local file, ``pretrained=cache`` (or
-``imagenet``, as for the other zoo models) uses timm's file when it is already in the Hugging Face
-or torch hub cache.
+Weights are never downloaded: ``pretrained=PATH`` loads a local ``.safetensors`` file (pickles only from the
+torch hub cache, as for fer-core's models), ``pretrained=cache`` (or ``imagenet``, as for the other zoo models)
+uses timm's file when it is already in the Hugging Face or torch hub cache, and is a one-line error when it is not.
+Rebuilding a model from a checkpoint (``fer_core.pretrained.rebuilding``) never reads pretrained weights.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from torch import nn
 
 from fer_core.api import ModelPlugin
 from fer_core.errors import UsageError
-from fer_core.pretrained import IMAGENET, hub_cache_file, normalize_source, on_meta_device, say_once
+from fer_core.pretrained import IMAGENET, checked_weights_file, hub_cache_file, is_rebuilding, normalize_source, on_meta_device, say_once
 
 CACHE = "cache"
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -37,11 +38,11 @@ class TimmModel(ModelPlugin):
             raise UsageError(f"timm/{self.arch}: drop_rate must be a number, got {drop_rate!r}") from None
         if not 0 <= drop_rate < 1:
             raise UsageError(f"timm/{self.arch}: drop_rate must be in [0, 1), got {drop_rate}")
-        source = normalize_source(pretrained)
+        source = None if is_rebuilding() else normalize_source(pretrained)
         if source is not None and source.lower() in (CACHE, IMAGENET):
             source = CACHE
-        elif source is not None and not Path(source).expanduser().is_file():
-            raise UsageError(f"timm/{self.arch}: pretrained weights file not found: {source}")
+        elif source is not None:
+            source = str(checked_weights_file(source, f"timm/{self.arch}"))
         super().__init__(pretrained=pretrained, drop_rate=drop_rate)
         self.pretrained, self.drop_rate = source, drop_rate
 
@@ -54,12 +55,13 @@ class TimmModel(ModelPlugin):
         cfg = timm.models.get_pretrained_cfg(self.arch)
         if cfg is not None and cfg.fixed_input_size:
             kwargs["img_size"] = input_size
-        weights = self._weights_file(cfg)
+        weights = None if is_rebuilding() or _meta_default_device() else self._weights_file(cfg)
         if weights is not None:
             kwargs.update(pretrained=True, pretrained_cfg_overlay={"file": str(weights)})
         model = timm.create_model(self.arch, **kwargs)
-        if weights is None and not on_meta_device(model):
-            self._say_scratch()
+        if self.pretrained is None and not on_meta_device(model):
+            name = f"timm/{self.arch}"
+            say_once(f"{name}:scratch", f"{name}: starting from scratch (random init); pretrained=cache or PATH loads weights")
         return model
 
     def _weights_file(self, cfg: Any) -> Path | None:
@@ -67,17 +69,20 @@ class TimmModel(ModelPlugin):
             return None
         if self.pretrained != CACHE:
             return Path(self.pretrained).expanduser()
-        return cached_weights(cfg)
-
-    def _say_scratch(self) -> None:
-        name = f"timm/{self.arch}"
-        if self.pretrained is None:
-            say_once(f"{name}:scratch", f"{name}: starting from scratch (random init); pretrained=cache or PATH loads weights")
-        else:
-            say_once(
-                f"{name}:missing",
-                f"{name}: no pretrained weights in the Hugging Face or torch hub cache (fer never downloads); starting from scratch",
+        found = cached_weights(cfg)
+        if found is None:
+            raise UsageError(
+                f"timm/{self.arch}: pretrained={CACHE} but timm's weights are not in the Hugging Face or torch hub cache "
+                "(fer never downloads); put them there, pass pretrained=PATH.safetensors, or leave pretrained unset"
             )
+        return found
+
+
+def _meta_default_device() -> bool:
+    """True inside ``with torch.device("meta")``: the model is only being counted, no weights are read."""
+    import torch
+
+    return torch.empty(0).device.type == "meta"
 
 
 def cached_weights(cfg: Any) -> Path | None:
