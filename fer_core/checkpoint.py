@@ -12,16 +12,16 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fer_core import atomic
-from fer_core.errors import CheckpointError
+from fer_core import atomic, checkpoint_meta
+from fer_core.errors import CheckpointError, UnknownPluginError
 
 if TYPE_CHECKING:
     from torch import nn
 
-FORMAT = "fer-checkpoint"
+FORMAT = checkpoint_meta.FORMAT
 FORMAT_VERSION = 1
 # Version 2 marks weights stored in an encoding (``weight_encoding``, e.g. int8) that fer-core before it cannot read.
-ENCODED_FORMAT_VERSION = 2
+ENCODED_FORMAT_VERSION = checkpoint_meta.MAX_FORMAT_VERSION
 WEIGHTS_SUFFIX = ".safetensors"
 SIDECAR_SUFFIX = ".json"
 REQUIRED_KEYS = ("model", "classes", "in_channels", "input_size", "preprocessing")
@@ -43,6 +43,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, meta: dict[str, Any], *,
         raise ValueError(f"checkpoint metadata lacks {missing}")
     weights = _weights_path_for_writing(Path(path))
     meta = {k: v for k, v in meta.items() if k not in ("format", "format_version", "weight_encoding")}
+    if isinstance(meta.get("data"), dict) and isinstance(meta["data"].get("options"), dict):  # never record where fer writes
+        meta["data"] = {**meta["data"], "options": checkpoint_meta.portable_data_options(meta["data"]["options"])}
     encoded = {"format_version": ENCODED_FORMAT_VERSION, "weight_encoding": quantize.ENCODING} if int8 else {}
     full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **encoded, **meta}
     text = json.dumps(full_meta, default=atomic._json_default)
@@ -99,23 +101,44 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     try:
         header = json.loads(raw)
         meta = json.loads(header["__metadata__"]["fer"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise CheckpointError(f"{weights}: not a fer checkpoint (no fer metadata in the safetensors header)") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{weights}: not a fer checkpoint (format {meta.get('format')!r})")
-    if int(meta.get("format_version", 0)) > ENCODED_FORMAT_VERSION:
-        raise CheckpointError(f"{weights}: written by a newer fer (format {meta['format_version']}); upgrade fer-core")
-    missing = [k for k in REQUIRED_KEYS if k not in meta]
-    if missing:
-        raise CheckpointError(f"{weights}: fer metadata lacks {', '.join(missing)}")
-    return meta
+    return checkpoint_meta.validate(meta, weights)
 
 
-def build_model(meta: dict[str, Any]) -> nn.Module:
+def build_model(meta: dict[str, Any], where: str | Path = "checkpoint") -> nn.Module:
+    """The model ``meta`` describes, built to receive stored weights: no pretrained file is read whatever the options say."""
+    from fer_core.pretrained import rebuilding
     from fer_core.registry import get_registry
 
-    plugin = get_registry().create("models", meta["model"], **meta.get("model_options", {}))
-    return plugin.build(num_classes=len(meta["classes"]), in_channels=int(meta["in_channels"]), input_size=int(meta["input_size"]))
+    registry = get_registry()
+    name = meta["model"]
+    try:
+        registry.get("models", name)
+    except UnknownPluginError as exc:
+        raise _missing_plugin_error(meta, where, exc) from None
+    options = checkpoint_meta.rebuild_options(meta.get("model_options") or {})
+    with rebuilding():
+        plugin = registry.create("models", name, **options)
+        return plugin.build(num_classes=len(meta["classes"]), in_channels=int(meta["in_channels"]), input_size=int(meta["input_size"]))
+
+
+def _missing_plugin_error(meta: dict[str, Any], where: str | Path, exc: UnknownPluginError) -> CheckpointError:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    hint = checkpoint_meta.install_hint(meta)
+    if hint is not None:
+        try:
+            distribution(str((meta.get("plugin") or {}).get("distribution")))
+        except PackageNotFoundError:
+            return CheckpointError(f"{where}: model '{meta['model']}' comes from distribution {hint}")
+    return CheckpointError(f"{where}: {exc}")
+
+
+def recorded_data(meta: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """(spec, options) of the data a checkpoint was trained on, minus options that say where fer writes."""
+    data = meta.get("data") or {}
+    return data.get("spec"), checkpoint_meta.portable_data_options(data.get("options"))
 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -129,12 +152,24 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     encoding = meta.get("weight_encoding")
     if encoding not in (None, quantize.ENCODING):
         raise CheckpointError(f"{weights}: unknown weight encoding {encoding!r}; upgrade fer-core")
-    model = build_model(meta)
+    model = build_model(meta, weights)
     try:
         if encoding is None:
             load_model(model, str(weights), strict=True)
         else:
             model.load_state_dict(quantize.dequantize_state(load_file(str(weights))), strict=True)
     except Exception as exc:
-        raise CheckpointError(f"{weights}: weights do not fit model '{meta['model']}': {str(exc).splitlines()[0]}") from None
+        raise CheckpointError(f"{weights}: weights do not fit model '{meta['model']}': {(str(exc).splitlines() or [''])[0]}") from None
+    _check_finite(model, weights)
     return model.eval(), meta
+
+
+def _check_finite(model: nn.Module, weights: Path) -> None:
+    """NaN or infinite weights would put bare NaN into every output (and into ``--json``): refuse them at load."""
+    import torch
+
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(
+                f"{weights}: tensor '{name}' holds NaN or infinite values; the checkpoint is damaged (or training diverged)"
+            )

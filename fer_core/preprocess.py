@@ -25,7 +25,11 @@ class Preprocessing:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+    def from_dict(cls, data: dict[str, Any], where: str = "stored model") -> Preprocessing:
+        """A stored record, checked first (finite mean, std > 0, one value per channel): one ``CheckpointError`` if not."""
+        from fer_core.checkpoint_meta import check_preprocessing
+
+        check_preprocessing(data, where)
         return cls(
             channels=int(data["channels"]),
             size=int(data["size"]),

@@ -65,3 +65,41 @@ def run_fer(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     captured = capsys.readouterr()
     code = exited.value.code
     return (0 if code is None else int(code)), captured.out, captured.err
+
+
+def rewrite_fer_metadata(weights: Path, fer: object, *, raw: bool = False) -> Path:
+    """Replace the ``fer`` metadata of a safetensors file in place, as a forger would (``raw``: store ``fer`` as given)."""
+    import json
+    import struct
+
+    data = weights.read_bytes()
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + length])
+    header["__metadata__"]["fer"] = fer if raw else json.dumps(fer)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    weights.write_bytes(struct.pack("<Q", len(text)) + text + data[8 + length :])
+    return weights
+
+
+def small_checkpoint(folder: Path, meta_changes: dict | None = None, *, model: str = "mycnn_v1") -> Path:
+    """A random-weight checkpoint (7 FER classes, 48x48 gray) with ``meta_changes`` applied to its metadata."""
+    import torch
+
+    from fer_core.checkpoint import save_checkpoint
+    from fer_core.preprocess import Preprocessing
+    from fer_core.registry import get_registry
+
+    torch.manual_seed(0)
+    net = get_registry().create("models", model).build(len(FER_FOLDERS), 1, 48).eval()
+    meta = {
+        "model": model,
+        "model_options": {},
+        "classes": list(FER_FOLDERS),
+        "in_channels": 1,
+        "input_size": 48,
+        "preprocessing": Preprocessing.default(1, 48).to_dict(),
+        "data": {"spec": "demo", "options": {"train": 14, "val": 14, "test": 14}},
+        **(meta_changes or {}),
+    }
+    return save_checkpoint(folder / "model", net, meta)
