@@ -52,3 +52,58 @@ def register_failing_models() -> None:
     registry = get_registry()
     registry.add_object("models", "nan_model", NanModel, distribution="tests")
     registry.add_object("models", "oom_model", OutOfMemoryModel, distribution="tests")
+
+
+def hand_made_pair(
+    model: str,
+    balancer: str,
+    seed: int,
+    metrics: dict[str, dict],
+    *,
+    speed: dict | None = None,
+    classes: tuple[str, ...] = ("angry", "happy", "sad"),
+    synthetic: bool = False,
+    fold: int | None = None,
+):
+    """A (Job, CellResult) of a finished cell with the given per-split ``metrics`` (no training)."""
+    from fer_core.bench.cell import CellResult
+    from fer_core.bench.jobs import Job, cell_id_for
+
+    cell_id = cell_id_for(model, balancer, seed) + (f"__f{fold}" if fold is not None else "")
+    config = {"model": model, **({"fold": fold} if fold is not None else {})}
+    job = Job(cell_id, model, balancer, seed, "data", config, "h" + cell_id, f"cells/{cell_id}")
+    result = CellResult(
+        cell_id=cell_id,
+        model=model,
+        balancer=balancer,
+        seed=seed,
+        data="data",
+        config_hash=job.config_hash,
+        status="ok",
+        config=config,
+        dataset={"name": "toy", "protocol": "toy:3cls", "synthetic": synthetic, "classes": list(classes), "splits": {"train": 30}},
+        params=1000,
+        mflops=1.5,
+        epochs_run=3,
+        best_epoch=2,
+        train_seconds=12.0,
+        speed=speed or {"images_per_s": 100.0, "latency_p50_ms": 2.0, "threads": 1},
+        metrics=metrics,
+    )
+    return job, result
+
+
+def write_run_folder(run_dir, pairs, speed: dict | None = None) -> None:
+    """A run folder as fer bench leaves it (run.json, each cell's result.json, optional speed.json), from hand-made pairs."""
+    from fer_core import atomic
+    from fer_core.bench.cell import RESULT_FILE
+    from fer_core.bench.store import write_run, write_speed
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_run(run_dir, {"name": run_dir.name, "spec": {"data": "data"}, "invocations": [], "jobs": [job.to_dict() for job, _ in pairs]})
+    for job, result in pairs:
+        if result is not None:
+            (run_dir / job.cell_dir).mkdir(parents=True, exist_ok=True)
+            atomic.write_json(run_dir / job.cell_dir / RESULT_FILE, result.to_dict())
+    if speed is not None:
+        write_speed(run_dir, speed)

@@ -94,8 +94,8 @@ def test_report_tables_and_files(pairs, tmp_path):
     run = {"name": "toy-run", "spec": {"data": "data", "seeds": [0, 1]}, "invocations": [{"command": "fer bench --seeds 0,1"}]}
     report = render_report(results, pairs, run, figures)
     assert SYNTHETIC_WARNING not in report, "real data gets no synthetic warning"
-    assert "## Mean ± sd over seeds" in report
-    assert "| small | smote | 2 | 0.670 ± 0.042 |" in report
+    assert "## Mean ± sd [95% interval] over seeds and folds" in report
+    assert "| small | smote | 2 | 0.6700 ± 0.0424 [0.2888, 1.0512] |" in report  # t(0.975, 1) = 12.706
     assert "ranked by** macro-F1 on the validation split".lower() in report.lower()
     assert "| big__none__s1 | unfinished |" in report
     assert "`fer bench --seeds 0,1`" in report

@@ -5,26 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from fer_core.bench import schema
 from fer_core.bench.cell import ERROR_FILE, CellResult
 from fer_core.bench.jobs import Job
-from fer_core.bench.results import UNFINISHED, Results
+from fer_core.bench.results import CORRUPT, UNFINISHED, Results
+from fer_core.bench.stats import BASELINE, comparison_for, noise_mark
 
 SYNTHETIC_WARNING = (
     "> **SYNTHETIC DATA.** Every number below was measured on generated images, not on real faces. "
     "It shows that the pipeline runs end to end; it says nothing about how well any model recognises facial expressions."
 )
-
-
-def _fmt(value: Any, spec: str = ".3f") -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "-"
-    if isinstance(value, float):
-        return format(value, spec)
-    return str(value)
-
-
-def _int(value: Any) -> str:
-    return f"{int(value):,}" if isinstance(value, int | float) else "-"
 
 
 def _md_cell(text: Any) -> str:
@@ -89,46 +79,82 @@ def _settings_section(run: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _board_metrics(results: Results) -> list[tuple[schema.Metric, str | None]]:
+    """(metric, split) of each leaderboard column: per-split metrics on val, and on test when it was evaluated."""
+    splits = ["val", "test"] if results.ranking_split == "test" else ["val"]
+    chosen = schema.leaderboard_metrics()
+    return [(m, s) for s in splits for m in chosen if m.per_split] + [(m, None) for m in chosen if not m.per_split]
+
+
 def _leaderboard(results: Results) -> list[str]:
     board = results.leaderboard()
     if not board:
         return ["No cell finished."]
-    has_test = results.ranking_split == "test"
-    header = ["#", "model", "balancer", "seed", "val acc", "val macro-F1", "val weighted-F1"]
-    header += ["test acc", "test macro-F1", "test weighted-F1"] if has_test else []
-    header += ["params", "MFLOPs", "img/s (b64)", "p50 ms (b1)", "epochs", "best epoch", "train (s)", "stopped"]
+    columns = _board_metrics(results)
+    score = results.score_column
+    header = ["#", "model", "balancer", "seed", *[m.heading(s) for m, s in columns], f"Δ {schema.metric(score).header} vs none"]
     rows = []
     for rank, r in enumerate(board, 1):
-        row = [rank, r["model"], r["balancer"], r["seed"], _fmt(r["val_accuracy"]), _fmt(r["val_macro_f1"]), _fmt(r["val_weighted_f1"])]
-        if has_test:
-            row += [_fmt(r["test_accuracy"]), _fmt(r["test_macro_f1"]), _fmt(r["test_weighted_f1"])]
-        row += [
-            _int(r["params"]),
-            _fmt(r["mflops"], ".1f"),
-            _fmt(r["images_per_s"], ".0f"),
-            _fmt(r["latency_p50_ms"], ".1f"),
-            _fmt(r["epochs_run"]),
-            _fmt(r["best_epoch"]),
-            _fmt(r["train_seconds"], ".1f"),
-            r["stopped_reason"] or "-",
-        ]
-        rows.append(row)
+        versus = comparison_for(results.comparisons, r["model"], r["balancer"], score)
+        row = [rank, r["model"], r["balancer"], r["seed"], *[m.format(r.get(m.column(s))) for m, s in columns]]
+        rows.append([*row, noise_mark(versus) if r["balancer"] != BASELINE else "baseline"])
     return _table(header, rows)
 
 
+def _interval(entry: dict[str, Any], column: str) -> str:
+    m = schema.metric(column)
+    mean, sd = entry.get(f"{column}_mean"), entry.get(f"{column}_sd")
+    lo, hi = entry.get(f"{column}_ci95_lo"), entry.get(f"{column}_ci95_hi")
+    text = m.format(mean)
+    if sd is not None:
+        text += f" ± {m.format(sd)}"
+    if lo is not None and hi is not None:
+        text += f" [{m.format(lo)}, {m.format(hi)}]"
+    return text
+
+
 def _seed_summary(results: Results) -> list[str]:
-    if not any(entry["seeds"] > 1 for entry in results.summary):
+    if not any(entry["n"] > 1 for entry in results.summary):
         return []
     split = results.ranking_split
-    entries = sorted(results.summary, key=lambda e: -(e.get(f"{split}_macro_f1_mean") or -1))
-    header = ["model", "balancer", "seeds", f"{split} acc", f"{split} macro-F1", f"{split} weighted-F1", "img/s"]
+    columns = schema.summary_columns(split)
+    score = f"{results.score_column}_mean"
+    entries = sorted(results.summary, key=lambda e: -(e.get(score) if e.get(score) is not None else -1))
+    header = ["model", "balancer", "n", *[schema.metric(c).heading(split) for c in columns]]
+    rows = [[e["model"], e["balancer"], e["n"], *[_interval(e, c) for c in columns]] for e in entries]
+    return [
+        "",
+        "## Mean ± sd [95% interval] over seeds and folds",
+        "",
+        "The interval is the t-interval of the mean over the group's finished cells (n); with few seeds it is wide, "
+        "and two groups whose intervals overlap are not shown to differ.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def _comparisons(results: Results) -> list[str]:
+    if not results.comparisons:
+        return []
+    header = ["model", "balancer", "vs", "metric", "Δ", "95% interval", "p", "n", "method", "verdict"]
     rows = []
-    for e in entries:
-        pairs = [(e.get(f"{split}_{m}_mean"), e.get(f"{split}_{m}_sd")) for m in ("accuracy", "macro_f1", "weighted_f1")]
-        rows.append(
-            [e["model"], e["balancer"], e["seeds"], *[f"{_fmt(m)} ± {_fmt(s)}" for m, s in pairs], _fmt(e.get("images_per_s_mean"), ".0f")]
-        )
-    return ["", "## Mean ± sd over seeds", "", *_table(header, rows)]
+    for c in results.comparisons:
+        m = schema.metric(c["metric"])
+        ci = c["ci95"]
+        interval = f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else "-"
+        p = f"{c['p_value']:.3g}" if c["p_value"] is not None else "-"
+        verdict = "no interval (one pair)" if c["within_noise"] is None else "within noise" if c["within_noise"] else "differs"
+        rows.append([c["model"], c["balancer"], c["baseline"], m.heading(c["metric"].split("_", 1)[0]), f"{c['delta']:+.4f}"])
+        rows[-1] += [interval, p, c["n"], c["method"], verdict]
+    return [
+        "",
+        "## Balancers against the baseline `none` (paired)",
+        "",
+        "Each balancer's cells are paired with the `none` cell of the same model, seed and fold; Δ is balancer minus none. "
+        "`~` in the leaderboard marks a difference whose 95% interval contains 0 (within noise), `?` one without an interval.",
+        "",
+        *_table(header, rows),
+    ]
 
 
 def _per_class(results: Results) -> list[str]:
@@ -136,7 +162,8 @@ def _per_class(results: Results) -> list[str]:
     if not board or not results.classes:
         return []
     header = ["model", "balancer", "seed", *results.classes]
-    rows = [[r["model"], r["balancer"], r["seed"], *[_fmt(r.get(f"f1_{c}"), ".2f") for c in results.classes]] for r in board]
+    f1 = schema.metric("macro_f1")
+    rows = [[r["model"], r["balancer"], r["seed"], *[f1.format(r.get(f"f1_{c}")) for c in results.classes]] for r in board]
     split = "test" if results.ranking_split == "test" else "validation"
     return ["", f"## Per-class F1 ({split} split)", "", *_table(header, rows)]
 
@@ -150,7 +177,7 @@ def _failures(results: Results, pairs: Sequence[tuple[Job, CellResult | None]]) 
     for r in bad:
         job, result = by_id[r["cell_id"]]
         step = result.failed_step if result is not None else ""
-        trace = f"[{ERROR_FILE}]({job.cell_dir}/{ERROR_FILE})" if r["status"] != UNFINISHED else "-"
+        trace = f"[{ERROR_FILE}]({job.cell_dir}/{ERROR_FILE})" if r["status"] not in (UNFINISHED, CORRUPT) else "-"
         rows.append([r["cell_id"], r["status"], step or "-", r["error"] or "-", trace])
     return ["", "## Failed or unfinished cells", "", *_table(["cell", "status", "while", "error", "traceback"], rows)]
 
@@ -172,7 +199,7 @@ def _plots(figures: dict[str, Any]) -> list[str]:
 
 
 def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None]], run: dict[str, Any], figures: dict[str, Any]) -> str:
-    counts = {status: sum(r["status"] == status for r in results.rows) for status in ("ok", "failed", UNFINISHED)}
+    counts = {status: sum(r["status"] == status for r in results.rows) for status in ("ok", "failed", UNFINISHED, CORRUPT)}
     name = run.get("name") or run.get("spec", {}).get("name", "bench")
     lines = [f"# fer bench: {name}", ""]
     if results.dataset.get("synthetic"):
@@ -180,7 +207,8 @@ def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None
     lines += _data_section(results, run)
     lines += _settings_section(run)
     lines.append(
-        f"- **Cells:** {len(results.rows)} planned, {counts['ok']} finished, {counts['failed']} failed, {counts[UNFINISHED]} unfinished."
+        f"- **Cells:** {len(results.rows)} planned, {counts['ok']} finished, {counts['failed']} failed, {counts[UNFINISHED]} unfinished"
+        + (f", {counts[CORRUPT]} with a damaged result.json." if counts[CORRUPT] else ".")
     )
     lines += [
         "- Speed: images/s from the fastest of several timings of a batch of 64, latency the median of single images (p50), "
@@ -192,6 +220,7 @@ def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None
         "",
         *_leaderboard(results),
         *_seed_summary(results),
+        *_comparisons(results),
         *_per_class(results),
         *_failures(results, pairs),
         *_plots(figures),

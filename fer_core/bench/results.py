@@ -1,56 +1,46 @@
-"""Flat result tables: one row per cell (results.csv / results.json) and mean +- sd over seeds."""
+"""Flat result tables: one row per cell (results.csv / results.json), group summaries and paired comparisons.
+
+The metric columns, their order and which are summarised come from ``bench.schema``; the identity
+columns (which cell, which plugin, how it ended) are fixed here.
+"""
 
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fer_core import atomic
+from fer_core.bench import schema
 from fer_core.bench.cell import CellResult
 from fer_core.bench.jobs import Job
+from fer_core.bench.store import CORRUPT
 
 UNFINISHED = "unfinished"
-SPLITS = ("val", "test")
-SPLIT_METRICS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy")
-BASE_COLUMNS = [
+SPLITS = schema.SPLITS
+IDENTITY_COLUMNS = [
     "cell_id",
     "model",
     "distribution",
     "plugin_version",
     "balancer",
     "seed",
+    "fold",
     "protocol",
     "synthetic",
     "status",
     "error",
-    "params",
-    "mflops",
-    "input_size",
-    "checkpoint_mb",
-    "epochs_run",
-    "best_epoch",
-    "train_seconds",
     "train_device",
-    "stopped_reason",
-    "images_per_s",
-    "latency_p50_ms",
     "threads",
-    *[f"{split}_{metric}" for split in SPLITS for metric in SPLIT_METRICS],
 ]
-SUMMARY_METRICS = (
-    "val_accuracy",
-    "val_macro_f1",
-    "val_weighted_f1",
-    "test_accuracy",
-    "test_macro_f1",
-    "test_weighted_f1",
-    "images_per_s",
-    "train_seconds",
-)
+SPEED_SPREAD_COLUMNS = ["images_per_s_lo", "images_per_s_hi", "latency_p50_ms_lo", "latency_p50_ms_hi", "speed_source"]
+
+
+def base_columns() -> list[str]:
+    """Every results.csv column before the per-class F1 ones, in order (read from the schema each time)."""
+    return [*IDENTITY_COLUMNS, *[m.column() for m in schema.cell_metrics()], *SPEED_SPREAD_COLUMNS, *schema.split_columns()]
 
 
 @dataclass
@@ -62,10 +52,12 @@ class Results:
     classes: list[str]
     ranking_split: str
     dataset: dict[str, Any] = field(default_factory=dict)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    speed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def score_column(self) -> str:
-        return f"{self.ranking_split}_macro_f1"
+        return schema.ranking_column(self.ranking_split)
 
     def leaderboard(self) -> list[dict[str, Any]]:
         """Finished rows, best macro-F1 on the ranking split first."""
@@ -75,6 +67,9 @@ class Results:
     def failed(self) -> list[dict[str, Any]]:
         return [r for r in self.rows if r["status"] != "ok"]
 
+    def corrupt(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["status"] == CORRUPT]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
@@ -82,6 +77,8 @@ class Results:
             "classes": self.classes,
             "rows": self.rows,
             "summary": self.summary,
+            "comparisons": self.comparisons,
+            "speed": self.speed,
         }
 
 
@@ -89,12 +86,24 @@ def _num(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)) else -math.inf
 
 
-def _cell_row(job: Job, result: CellResult | None, classes: Sequence[str], ranking_split: str) -> dict[str, Any]:
+def _speed_of(result: CellResult, phase: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The speed-phase figure of the cell's architecture when there is one, else what the cell measured itself."""
+    if phase:
+        return {**phase, "source": "speed phase"}
+    return {**result.speed, "source": "cell"} if result.speed else {}
+
+
+def _cell_row(
+    job: Job, result: CellResult | None, classes: Sequence[str], ranking_split: str, phase: Mapping[str, Any] | None
+) -> dict[str, Any]:
     values: dict[str, Any] = {"cell_id": job.cell_id, "model": job.model, "balancer": job.balancer, "seed": job.seed}
+    values["fold"] = job.config.get("fold")
     per_class: dict[str, Any] = {}
     if result is None:
         values.update(status=UNFINISHED, error="no result yet (not run, or interrupted)")
     else:
+        speed = _speed_of(result, phase)
+        source = {**result.to_dict(), "speed": speed}
         values.update(
             distribution=result.plugin.get("distribution"),
             plugin_version=result.plugin.get("version"),
@@ -102,54 +111,49 @@ def _cell_row(job: Job, result: CellResult | None, classes: Sequence[str], ranki
             synthetic=result.dataset.get("synthetic"),
             status=result.status,
             error=result.error,
-            params=result.params,
-            mflops=result.mflops,
-            input_size=result.input_size,
-            checkpoint_mb=result.checkpoint_mb,
-            epochs_run=result.epochs_run,
-            best_epoch=result.best_epoch,
-            train_seconds=result.train_seconds,
             train_device=result.train_device,
-            stopped_reason=result.stopped_reason,
-            images_per_s=result.speed.get("images_per_s"),
-            latency_p50_ms=result.speed.get("latency_p50_ms"),
-            threads=result.speed.get("threads"),
+            threads=speed.get("threads", result.config.get("threads")),
+            speed_source=speed.get("source"),
         )
+        values.update({m.column(): m.read(source) for m in schema.cell_metrics()})
+        for column in SPEED_SPREAD_COLUMNS[:-1]:
+            values[column] = speed.get(column)
         for split in SPLITS:
-            for metric in SPLIT_METRICS:
-                values[f"{split}_{metric}"] = result.metrics.get(split, {}).get(metric)
+            values.update({m.column(split): m.read(source, split) for m in schema.split_metrics()})
         per_class = result.metrics.get(ranking_split, {}).get("per_class", {})
-    row = {column: values.get(column) for column in BASE_COLUMNS}
-    row.update({f"f1_{c}": per_class.get(c, {}).get("f1") for c in classes})
+    row = {column: values.get(column) for column in base_columns()}
+    row.update({f"f1_{c}": (per_class.get(c) or {}).get("f1") for c in classes})
     row["config_hash"] = result.config_hash if result is not None else job.config_hash
     return row
 
 
-def _summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault((row["model"], row["balancer"]), []).append(row)
-    summary = []
-    for (model, balancer), members in groups.items():
-        ok = [r for r in members if r["status"] == "ok"]
-        entry: dict[str, Any] = {"model": model, "balancer": balancer, "seeds": len(ok), "not_ok": len(members) - len(ok)}
-        for metric in SUMMARY_METRICS:
-            values = [float(r[metric]) for r in ok if r.get(metric) is not None]
-            entry[f"{metric}_mean"] = statistics.fmean(values) if values else None
-            entry[f"{metric}_sd"] = statistics.stdev(values) if len(values) > 1 else None
-        summary.append(entry)
-    return summary
+def build_results(
+    pairs: Sequence[tuple[Job, CellResult | None]],
+    speed: Mapping[str, Any] | None = None,
+) -> Results:
+    """Tables from the planned jobs and their results; the ranking split is test when one was evaluated.
 
+    ``speed`` is the run's speed phase (``bench.speed``): ``{"models": {model: figure}, ...}``; every cell
+    of a measured architecture shows that one figure.
+    """
+    from fer_core.bench.stats import compare_to_baseline, summarise
 
-def build_results(pairs: Sequence[tuple[Job, CellResult | None]]) -> Results:
-    """Tables from the planned jobs and their saved results; the ranking split is test when one was evaluated."""
-    finished = [r for _, r in pairs if r is not None]
+    finished = [r for _, r in pairs if r is not None and r.status != CORRUPT]
     described = next((r.dataset for r in finished if r.dataset), {})
     classes = list(described.get("classes", []))
     has_test = any("test" in r.metrics for r in finished if r.ok)
     ranking_split = "test" if has_test else "val"
-    rows = [_cell_row(job, result, classes, ranking_split) for job, result in pairs]
-    return Results(rows=rows, summary=_summary(rows), classes=classes, ranking_split=ranking_split, dataset=described)
+    by_model = dict((speed or {}).get("models", {}))
+    rows = [_cell_row(job, result, classes, ranking_split, by_model.get(job.model)) for job, result in pairs]
+    return Results(
+        rows=rows,
+        summary=summarise(rows),
+        classes=classes,
+        ranking_split=ranking_split,
+        dataset=described,
+        comparisons=compare_to_baseline(rows, pairs, ranking_split),
+        speed=dict(speed or {}),
+    )
 
 
 def write_tables(results: Results, run_dir: Path) -> list[Path]:
@@ -160,7 +164,7 @@ def write_tables(results: Results, run_dir: Path) -> list[Path]:
     atomic.write_text(csv_path, frame.to_csv(index=False))
     atomic.write_json(json_path, results.to_dict())
     written = [csv_path, json_path]
-    if any(entry["seeds"] > 1 for entry in results.summary):
+    if any(entry["n"] > 1 for entry in results.summary):
         summary_path = run_dir / "summary.csv"
         atomic.write_text(summary_path, pd.DataFrame(results.summary).to_csv(index=False))
         written.append(summary_path)

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fer_core import atomic
-from fer_core.bench.cell import read_result
+from fer_core.bench.cell import CellResult, read_result
 from fer_core.bench.executors import CellEvent, Executor, LocalExecutor, OnEvent, ignore_event
 from fer_core.bench.jobs import BenchSpec, Job, plan_jobs
 from fer_core.bench.results import Results, build_results, write_tables
-from fer_core.bench.store import cell_results, read_run, run_jobs, write_run
+from fer_core.bench.store import cell_results, read_run, read_speed, run_jobs, write_run
 from fer_core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -77,13 +77,14 @@ def spec_of_run(run_dir: Path) -> BenchSpec:
     return BenchSpec.from_dict({**spec.to_dict(), "out": str(run_dir)})
 
 
-def write_outputs(run_dir: Path, run: dict[str, Any], jobs: list[Job]) -> tuple[Results, dict[str, Any], Path]:
-    """results.csv/json, plots/ and report.md from the saved cell results alone."""
+def write_outputs(
+    run_dir: Path, run: dict[str, Any], pairs: list[tuple[Job, CellResult | None]], speed: dict[str, Any]
+) -> tuple[Results, dict[str, Any], Path]:
+    """results.csv/json, plots/ and report.md from the cells' results and the run's speed phase."""
     from fer_core.bench.plots import draw_plots
     from fer_core.bench.report import render_report
 
-    pairs = cell_results(run_dir, jobs)
-    results = build_results(pairs)
+    results = build_results(pairs, speed)
     write_tables(results, run_dir)
     figures = draw_plots(results, pairs, run_dir)
     report = run_dir / REPORT_FILE
@@ -138,7 +139,7 @@ def run_bench(
 
     invocation["finished_at"] = _now()
     write_run(run_dir, run)
-    results, figures, report = write_outputs(run_dir, run, jobs)
+    results, figures, report = write_outputs(run_dir, run, cell_results(run_dir, jobs), read_speed(run_dir))
     return BenchResult(run_dir, results, report, figures, ran=ran, skipped=[job.cell_id for job in done])
 
 
@@ -148,5 +149,5 @@ def rebuild_report(run_dir: Path) -> BenchResult:
     jobs = run_jobs(run)
     if not jobs:
         raise UsageError(f"{run_dir}: run.json lists no cells")
-    results, figures, report = write_outputs(run_dir, run, jobs)
+    results, figures, report = write_outputs(run_dir, run, cell_results(run_dir, jobs), read_speed(run_dir))
     return BenchResult(run_dir, results, report, figures)

@@ -13,10 +13,7 @@ import typer
 from fer_core.cli.console import err, out
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from fer_core.bench.executors import CellEvent, Executor
-    from fer_core.bench.results import Results
     from fer_core.bench.runner import BenchResult
 
 
@@ -43,59 +40,6 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
     return format(value, spec) if isinstance(value, int | float) else "-"
 
 
-def _compact_count(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if value >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return str(int(value))
-
-
-def leaderboard_table(results: Results, title: str) -> Table:
-    """Best first; compact enough for an 80-column terminal (metrics are on the ranking split, named in the title)."""
-    from rich import box
-    from rich.table import Table
-
-    split = results.ranking_split
-    board = results.leaderboard()
-    several_seeds = len({r["seed"] for r in board}) > 1
-    columns = [
-        "#",
-        "model",
-        "balancer",
-        *(["seed"] if several_seeds else []),
-        "acc",
-        "macro-F1",
-        "w-F1",
-        "params",
-        "img/s",
-        "epochs",
-        "train s",
-    ]
-    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    name_width = min(28, max([8, *(len(r["model"]) for r in board)]))
-    for column in columns:
-        text = column in ("model", "balancer")
-        width = name_width if column == "model" else 8 if column == "balancer" else None
-        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=width)
-    for rank, r in enumerate(board, 1):
-        table.add_row(
-            str(rank),
-            r["model"],
-            r["balancer"],
-            *([str(r["seed"])] if several_seeds else []),
-            _fmt(r[f"{split}_accuracy"]),
-            _fmt(r[f"{split}_macro_f1"]),
-            _fmt(r[f"{split}_weighted_f1"]),
-            _compact_count(r["params"]),
-            _fmt(r["images_per_s"], ".0f"),
-            str(r["epochs_run"] if r["epochs_run"] is not None else "-"),
-            _fmt(r["train_seconds"], ".0f"),
-        )
-    return table
-
-
 def _print_outcome(outcome: BenchResult, quiet: bool) -> None:
     from rich.markup import escape
 
@@ -103,7 +47,10 @@ def _print_outcome(outcome: BenchResult, quiet: bool) -> None:
     if not quiet:
         synthetic = " on SYNTHETIC data" if results.dataset.get("synthetic") else ""
         protocol = results.dataset.get("protocol", "?")
-        out.print(leaderboard_table(results, f"leaderboard{synthetic} ({protocol}): {results.ranking_split} split, by macro-F1"))
+        from fer_core.bench.table import leaderboard_table
+
+        title = f"leaderboard{synthetic} ({protocol}): {results.ranking_split} split, by macro-F1"
+        out.print(leaderboard_table(results, title, width=out.width))
         for row in outcome.incomplete:
             err.print(f"[red]{row['status']}[/] {escape(row['cell_id'])}: {escape(row['error'] or '')}", highlight=False)
     err.print(f"report: {outcome.report}", highlight=False)
@@ -305,41 +252,6 @@ def register(app: typer.Typer) -> None:
         if as_json:
             out.print_json(json.dumps(comparison))
             return
-        out.print(_comparison_table(comparison))
+        from fer_core.bench.table import comparison_table
 
-
-def _signed(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    colour = "green" if value > 0 else "red" if value < 0 else "white"
-    return f"[{colour}]{value:+.3f}[/]"
-
-
-def _comparison_table(comparison: dict[str, Any]) -> Table:
-    """Compact for an 80-column terminal; --json has the raw speeds too."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
-
-    title = f"B = {escape(comparison['run_b'])} vs A = {escape(comparison['run_a'])}: {comparison['split']} split, F1 = macro-F1"
-    table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("cell", "status", "acc A", "acc B", "Δ acc", "F1 A", "F1 B", "Δ F1", "speed B/A"):
-        text = column in ("cell", "status")
-        width = 12 if column == "cell" else None
-        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=not text, min_width=width)
-    for row in comparison["cells"]:
-        status = row["status_a"] if row["status_a"] == row["status_b"] else f"{row['status_a']}/{row['status_b']}"
-        if row["same_config"] is False:
-            status += " (config differs)"
-        table.add_row(
-            escape(row["cell_id"]),
-            status,
-            _fmt(row["accuracy_a"]),
-            _fmt(row["accuracy_b"]),
-            _signed(row["accuracy_delta"]),
-            _fmt(row["macro_f1_a"]),
-            _fmt(row["macro_f1_b"]),
-            _signed(row["macro_f1_delta"]),
-            f"{row['speed_ratio']:.2f}x" if row["speed_ratio"] else "-",
-        )
-    return table
+        out.print(comparison_table(comparison, width=out.width))
