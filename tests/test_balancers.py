@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fer_core.api import TrainSet
-from fer_core.cli.train_cmd import parse_options
 from fer_core.errors import DataError, UsageError
+from fer_core.options import parse_pairs
 from fer_core.registry import get_registry
 from fer_core.training.sampling_strategy import resolve_sampling_strategy
 
@@ -95,7 +95,32 @@ def test_weighted_loss_mode_returns_inverse_frequency_class_weights():
     assert out.class_weights == pytest.approx(76 / (3 * np.array(COUNTS)), rel=1e-4)
 
 
-def test_cli_balancer_options_reach_smote_as_json():
-    options = parse_options(['sampling_strategy={"disgust": 20}', "k_neighbors=3", "features=pca:8"], "--balancer-opt")
+def test_cli_balancer_options_reach_smote_typed_by_its_signature():
+    raw = parse_pairs(['sampling_strategy={"disgust": 20}', "k_neighbors=3", "features=pca:8"], "--balancer-opt")
+    options = balancer("smote", **raw).options
     assert options == {"sampling_strategy": {"disgust": 20}, "k_neighbors": 3, "features": "pca:8"}
     assert resolve_sampling_strategy(options["sampling_strategy"], CLASSES) == {1: 20}
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("weighted", {"mode": "bogus"}, "balancer 'weighted': option 'mode' expects one of sampler, loss, got 'bogus'"),
+        ("weighted", {"power": "abc"}, "balancer 'weighted': option 'power' expects a finite number, got 'abc'"),
+        ("smote", {"k": "3"}, "balancer 'smote': unknown option 'k'; valid: k_neighbors, sampling_strategy, features"),
+        (
+            "smote",
+            {"k_neighbours": "3"},
+            (
+                "balancer 'smote': unknown option 'k_neighbours'; valid: k_neighbors, sampling_strategy, features"
+                " (did you mean 'k_neighbors'?)"
+            ),
+        ),
+        ("smote", {"k_neighbors": "three"}, "balancer 'smote': option 'k_neighbors' expects an integer, got 'three'"),
+        ("none", {"seed": "1"}, "balancer 'none': unknown option 'seed'; it takes no options"),
+    ],
+)
+def test_balancer_option_mistakes_are_one_line(name, options, message):
+    with pytest.raises(UsageError) as info:
+        balancer(name, **options)
+    assert str(info.value).startswith(message) and "\n" not in str(info.value)

@@ -78,11 +78,13 @@ def test_duplicate_names_across_distributions_are_reported(tmp_path, monkeypatch
             ("fer-two", {"fer.models": {"twin": "fer_two_mod:Model"}}, {"fer_two_mod": GOOD_MODEL}),
         ],
     )
-    (entry,) = registry.entries("models")
-    assert entry.status == "duplicate"
-    assert "fer-two" in entry.error or "fer-one" in entry.error
+    one, two = registry.load_all("models")
+    assert (one.distribution, two.distribution) == ("fer-one", "fer-two")
+    assert one.status == two.status == "duplicate"
+    assert "fer-two (fer_two_mod:Model)" in one.error and "fer-one (fer_one_mod:Model)" in two.error
     with pytest.raises(PluginLoadError, match="duplicate"):
         registry.get("models", "twin")
+    assert registry.select("models", "all") == []
 
 
 def test_names_are_case_insensitive_and_wildcards_select():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from fer_core.errors import UnknownPluginError, UsageError
+from fer_core.errors import UsageError
 from fer_core.flops import count_flops
 from fer_core.registry import get_registry
 
@@ -166,17 +166,19 @@ def test_multibranch_is_cheap():
 @pytest.mark.parametrize(
     ("name", "options", "fragment"),
     [
-        ("resnet18", {"stem": "tiny"}, "stem must be one of imagenet, cifar"),
-        ("densenet121", {"train_scope": "head"}, "train_scope must be one of all, last_block"),
-        ("densenet121", {"stem": "big"}, "stem must be one of small, imagenet"),
-        ("vgg16", {"norm": "layer"}, "norm must be one of none, batch"),
+        ("resnet18", {"stem": "tiny"}, "model 'resnet18': option 'stem' expects one of imagenet, cifar, got 'tiny'"),
+        ("densenet121", {"train_scope": "head"}, "option 'train_scope' expects one of all, last_block"),
+        ("densenet121", {"stem": "big"}, "option 'stem' expects one of small, imagenet"),
+        ("vgg16", {"norm": "layer"}, "option 'norm' expects one of none, batch"),
         ("vgg16", {"dropout": 1.5}, "dropout"),
         ("multibranch", {"width": 7}, "even width"),
-        ("multibranch", {"width": "wide"}, "width must be an integer"),
-        ("vgg16", {"hidden": "big"}, "hidden must be an integer"),
+        ("multibranch", {"width": "wide"}, "model 'multibranch': option 'width' expects an integer, got 'wide'"),
+        ("vgg16", {"hidden": "big"}, "option 'hidden' expects an integer, got 'big'"),
         ("mycnn_v1", {"widths": [16, 0]}, "widths must be a positive integer"),
         ("mycnn_v1", {"convs": [1, 2]}, "one per stage"),
         ("mycnn_v1", {"dropout": 1.0}, "dropout must be in"),
+        ("mycnn_v1", {"dropout": "abc"}, "model 'mycnn_v1': option 'dropout' expects a finite number or none, got 'abc'"),
+        ("mycnn_v1", {"widths": "[16, x]"}, "option 'widths' expects"),
     ],
 )
 def test_bad_options_are_one_line_usage_errors(name, options, fragment):
@@ -185,9 +187,12 @@ def test_bad_options_are_one_line_usage_errors(name, options, fragment):
     assert "\n" not in str(info.value)
 
 
-def test_unknown_option_is_reported_by_the_registry():
-    with pytest.raises(UnknownPluginError, match="bad options for model 'resnet18'"):
-        get_registry().create("models", "resnet18", depth=50)
+def test_unknown_option_names_the_plugin_the_valid_ones_and_the_closest():
+    with pytest.raises(UsageError) as info:
+        get_registry().create("models", "resnet18", sten="cifar")
+    assert str(info.value) == "model 'resnet18': unknown option 'sten'; valid: stem, pretrained (did you mean 'stem'?)"
+    with pytest.raises(UsageError, match="model 'ma2024': unknown option 'bogus'; it takes no options"):
+        get_registry().create("models", "ma2024", bogus="1")
 
 
 def test_ma2024_refuses_inputs_smaller_than_its_four_pools():

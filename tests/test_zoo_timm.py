@@ -56,7 +56,7 @@ def test_unknown_architecture_names_close_matches():
 def test_bad_options_are_usage_errors(tmp_path):
     with pytest.raises(UsageError, match="drop_rate must be in"):
         resolve("resnet10t")(drop_rate=2)
-    with pytest.raises(UsageError, match="drop_rate must be a number"):
+    with pytest.raises(UsageError, match="Timm_resnet10t: option 'drop_rate' expects a finite number, got 'lots'"):
         resolve("resnet10t")(drop_rate="lots")
     with pytest.raises(UsageError, match="pretrained weights file not found"):
         resolve("resnet10t")(pretrained=str(tmp_path / "missing.safetensors"))

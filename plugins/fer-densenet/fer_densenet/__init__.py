@@ -12,18 +12,17 @@ statistics) and trains denseblock4, norm5 and the classifier, as the original pr
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 from torchvision.models import DenseNet
 
 from fer_core.api import ModelPlugin
-from fer_core.errors import UsageError
 from fer_core.pretrained import PretrainedReport, load_pretrained, normalize_source, say_once
 
-STEMS = ("small", "imagenet")
-SCOPES = ("all", "last_block")
+Stem = Literal["small", "imagenet"]
+Scope = Literal["all", "last_block"]
 TRAINABLE_IN_LAST_BLOCK = ("denseblock4", "norm5")
 # torchvision's published DenseNet files use the old "norm.1" key style.
 _OLD_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
@@ -61,11 +60,7 @@ class DenseNet121(ModelPlugin):
     description = "torchvision DenseNet121, stride-1 stem (train_scope=all|last_block)."
     supports_pretrained: ClassVar[bool] = True
 
-    def __init__(self, stem: str = "small", train_scope: str = "all", pretrained: str | None = None) -> None:
-        if stem not in STEMS:
-            raise UsageError(f"densenet121: stem must be one of {', '.join(STEMS)}, got '{stem}'")
-        if train_scope not in SCOPES:
-            raise UsageError(f"densenet121: train_scope must be one of {', '.join(SCOPES)}, got '{train_scope}'")
+    def __init__(self, stem: Stem = "small", train_scope: Scope = "all", pretrained: str | None = None) -> None:
         super().__init__(stem=stem, train_scope=train_scope, pretrained=pretrained)
         self.stem, self.train_scope, self.pretrained = stem, train_scope, normalize_source(pretrained)
 

@@ -41,6 +41,7 @@ def _member_specs(members: Any) -> list[dict[str, Any]]:
 
 class Ensemble(ModelPlugin):
     description = "Mean class probability of several models (members=[{model, options}]); build one with python -m fer_ensemble."
+    is_meta = True  # made of other registered models: `--models all` leaves it out
 
     def __init__(self, members: list[dict[str, Any]] | None = None) -> None:
         specs = _member_specs(list(DEFAULT_MEMBERS) if members is None else members)

@@ -74,10 +74,6 @@ class MultiBranchCNN(ModelPlugin):
     description = "Texture path + Sobel-edge shape path, fused by concat."
 
     def __init__(self, width: int = 32, dropout: float = 0.3) -> None:
-        try:
-            width, dropout = int(width), float(dropout)
-        except (TypeError, ValueError):
-            raise UsageError(f"multibranch: width must be an integer and dropout a number, got {width!r}, {dropout!r}") from None
         if width < 2 or width % 2 or not 0 <= dropout < 1:
             raise UsageError(f"multibranch: need an even width >= 2 and 0 <= dropout < 1, got width={width}, dropout={dropout}")
         super().__init__(width=width, dropout=dropout)

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from torch import nn
 
 from fer_core.api import ModelPlugin
-from fer_core.errors import UsageError
 from fer_core.pretrained import load_pretrained, normalize_source
 
-STEMS = ("imagenet", "cifar")
+Stem = Literal["imagenet", "cifar"]
 
 
 class ResNet18(ModelPlugin):
     description = "torchvision ResNet18, grayscale stem (stem=imagenet|cifar)."
     supports_pretrained: ClassVar[bool] = True
 
-    def __init__(self, stem: str = "imagenet", pretrained: str | None = None) -> None:
-        if stem not in STEMS:
-            raise UsageError(f"resnet18: stem must be one of {', '.join(STEMS)}, got '{stem}'")
+    def __init__(self, stem: Stem = "imagenet", pretrained: str | None = None) -> None:
         super().__init__(stem=stem, pretrained=pretrained)
         self.stem, self.pretrained = stem, normalize_source(pretrained)
 

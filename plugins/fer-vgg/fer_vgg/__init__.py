@@ -7,7 +7,7 @@ pooling feeds 512 -> 256 -> classes with dropout, and any input of at least 32x3
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from torch import nn
 
@@ -15,20 +15,14 @@ from fer_core.api import ModelPlugin
 from fer_core.errors import UsageError
 from fer_core.pretrained import load_pretrained, normalize_source
 
-NORMS = ("none", "batch")
+Norm = Literal["none", "batch"]
 
 
 class VGG16(ModelPlugin):
     description = "torchvision VGG16 with a GAP head for 48x48 (norm=none|batch)."
     supports_pretrained: ClassVar[bool] = True
 
-    def __init__(self, norm: str = "none", hidden: int = 256, dropout: float = 0.5, pretrained: str | None = None) -> None:
-        if norm not in NORMS:
-            raise UsageError(f"vgg16: norm must be one of {', '.join(NORMS)}, got '{norm}'")
-        try:
-            hidden, dropout = int(hidden), float(dropout)
-        except (TypeError, ValueError):
-            raise UsageError(f"vgg16: hidden must be an integer and dropout a number, got {hidden!r}, {dropout!r}") from None
+    def __init__(self, norm: Norm = "none", hidden: int = 256, dropout: float = 0.5, pretrained: str | None = None) -> None:
         if hidden < 1 or not 0 <= dropout < 1:
             raise UsageError(f"vgg16: need hidden >= 1 and 0 <= dropout < 1, got hidden={hidden}, dropout={dropout}")
         super().__init__(norm=norm, hidden=hidden, dropout=dropout, pretrained=pretrained)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from fer_core.api import Balanced, Balancer, TrainSet
+from fer_core.errors import UsageError
 
 
 class WeightedBalancer(Balancer):
     description = "Inverse-frequency WeightedRandomSampler (mode=sampler) or class-weighted loss (mode=loss)."
     provides = frozenset({"sample_weights", "class_weights"})
 
-    def __init__(self, mode: str = "sampler", power: float = 1.0) -> None:
-        if mode not in ("sampler", "loss"):
-            raise ValueError(f"mode must be 'sampler' or 'loss', not {mode!r}")
+    def __init__(self, mode: Literal["sampler", "loss"] = "sampler", power: float = 1.0) -> None:
+        if power < 0:
+            raise UsageError(f"weighted: power must be >= 0 (0 disables the weighting), got {power}")
         super().__init__(mode=mode, power=power)
         self.mode, self.power = mode, float(power)
         self.provides = frozenset({"sample_weights" if mode == "sampler" else "class_weights"})
