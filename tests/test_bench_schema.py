@@ -19,9 +19,9 @@ def _split(accuracy: float, top2: float) -> dict:
 
 
 def _pairs(shift: float = 0.0):
-    return [
-        hand_made_pair("small", "none", seed, {"val": _split(0.5 + seed / 10, 0.81 + seed / 100 + shift)}) for seed in (0, 1)
-    ] + [hand_made_pair("small", "smote", seed, {"val": _split(0.6 + seed / 10, 0.9 + seed / 100 + shift)}) for seed in (0, 1)]
+    return [hand_made_pair("small", "none", seed, {"val": _split(0.5 + seed / 10, 0.81 + seed / 100 + shift)}) for seed in (0, 1)] + [
+        hand_made_pair("small", "smote", seed, {"val": _split(0.6 + seed / 10, 0.9 + seed / 100 + shift)}) for seed in (0, 1)
+    ]
 
 
 def _render(table, width: int = 200) -> str:

@@ -67,15 +67,37 @@ def summarise(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return summary
 
 
-def _metric_fn(name: str) -> Any:
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+def confusions(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np.ndarray:
+    """Confusion counts (rows true, columns predicted) of each row of the 2-D label arrays: shape (rows, classes, classes)."""
+    import numpy as np
 
-    return {
-        "accuracy": accuracy_score,
-        "balanced_accuracy": balanced_accuracy_score,
-        "macro_f1": lambda t, p: f1_score(t, p, average="macro", zero_division=0),
-        "weighted_f1": lambda t, p: f1_score(t, p, average="weighted", zero_division=0),
-    }.get(name)
+    rows = y_true.shape[0]
+    codes = y_true * classes + y_pred + (np.arange(rows) * classes * classes)[:, None]
+    return np.bincount(codes.ravel(), minlength=rows * classes * classes).reshape(rows, classes, classes)
+
+
+def scores(confusion: np.ndarray, metric: str) -> np.ndarray:
+    """``metric`` of each confusion matrix as scikit-learn computes it (zero_division=0; classes in neither true nor
+    predicted labels are left out of the average)."""
+    import numpy as np
+
+    tp = np.diagonal(confusion, axis1=1, axis2=2).astype(float)
+    support, predicted = confusion.sum(axis=2), confusion.sum(axis=1)
+    if metric == "accuracy":
+        return tp.sum(axis=1) / confusion.sum(axis=(1, 2))
+    if metric == "balanced_accuracy":
+        recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+        return recall.sum(axis=1) / (support > 0).sum(axis=1)
+    denominator = support + predicted
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    if metric == "macro_f1":
+        return f1.sum(axis=1) / np.maximum((denominator > 0).sum(axis=1), 1)
+    if metric == "weighted_f1":
+        return (f1 * support).sum(axis=1) / support.sum(axis=1)
+    raise KeyError(metric)
+
+
+SCORED = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1")
 
 
 def _predictions(result: CellResult | None, split: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -115,17 +137,18 @@ def paired_image_bootstrap(
     re-sampling the shared test images with one fixed-seed index set per round for every pair."""
     import numpy as np
 
-    score = _metric_fn(metric)
     y_true = pairs[0][0][0]
-    delta = statistics.fmean(float(score(o[0], o[1]) - score(b[0], b[1])) for b, o in pairs)
-    rng = np.random.default_rng(seed)
-    samples = np.empty(rounds)
-    for i in range(rounds):
-        idx = rng.integers(0, y_true.size, y_true.size)
-        samples[i] = np.mean([score(o[0][idx], o[1][idx]) - score(b[0][idx], b[1][idx]) for b, o in pairs])
+    classes = int(max(max(b[0].max(), b[1].max(), o[1].max()) for b, o in pairs)) + 1
+    idx = np.random.default_rng(seed).integers(0, y_true.size, (rounds, y_true.size))
+    observed, samples = [], np.zeros(rounds)
+    for (truth, base), (_, other) in pairs:
+        whole = scores(confusions(np.stack([truth, truth]), np.stack([other, base]), classes), metric)
+        observed.append(float(whole[0] - whole[1]))
+        samples += scores(confusions(truth[idx], other[idx], classes), metric) - scores(confusions(truth[idx], base[idx], classes), metric)
+    samples /= len(pairs)
     lo, hi = np.quantile(samples, [(1 - CONFIDENCE) / 2, (1 + CONFIDENCE) / 2])
     p = min(1.0, 2 * min(float(np.mean(samples <= 0)), float(np.mean(samples >= 0))))
-    return delta, (float(lo), float(hi)), p
+    return statistics.fmean(observed), (float(lo), float(hi)), p
 
 
 def paired_t(deltas: Sequence[float]) -> tuple[tuple[float, float] | None, float | None]:
@@ -150,7 +173,7 @@ def _comparison(model: str, balancer: str, metric: str, column: str, matched: li
     entry["delta"] = statistics.fmean(deltas)
     predictions = [(_predictions(b[1], split), _predictions(o[1], split)) for b, o in matched]
     same_images = all(p and q and p[0].shape == q[0].shape and (p[0] == q[0]).all() for p, q in predictions)
-    same_images = same_images and all((p[0] == predictions[0][0][0]).all() for p, _ in predictions) and _metric_fn(metric) is not None
+    same_images = same_images and all((p[0] == predictions[0][0][0]).all() for p, _ in predictions) and metric in SCORED
     if same_images:
         delta, ci, p_value = paired_image_bootstrap(predictions, metric)  # type: ignore[arg-type]
         entry["method"] = "paired bootstrap over test images"
