@@ -37,8 +37,8 @@ def content_key(source: str, settings: dict[str, Any], files: Iterable[tuple[str
     """A hash of the decode settings and each file's (relative path, size, mtime in ns)."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"v": FORMAT_VERSION, "source": source, **settings}, sort_keys=True).encode())
-    for rel, size, mtime in files:
-        digest.update(f"\n{rel}\t{size}\t{mtime}".encode())
+    for rel, size, mtime in files:  # file names need not be UTF-8: hash the bytes the file system gave
+        digest.update(f"\n{rel}\t{size}\t{mtime}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:24]
 
 
@@ -56,7 +56,7 @@ def cached_table(
         table, meta = build()
         return table, meta, False
     folder = cache_root(cache_dir) / "data"
-    stem = f"{source}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:10]}"
+    stem = f"{source}-{hashlib.sha256(str(root.resolve()).encode('utf-8', 'surrogateescape')).hexdigest()[:10]}"
     entry = folder / f"{stem}-{key}.npz"
     loaded = _read(entry)
     if loaded is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from fer_core.api import Dataset
-from fer_core.data.images import IMAGE_EXTENSIONS, FileEntry, is_split_layout
+from fer_core.data.images import IMAGE_EXTENSIONS, FileEntry, is_file_entry, is_split_layout
 from fer_core.data.reader import read_labelled_folder
 from fer_core.data.source_base import FileSource
 from fer_core.data.splits import carve
@@ -34,7 +34,7 @@ def looks_like_ckplus(root: Path) -> bool:
     if not root.is_dir() or is_split_layout(root):
         return False
     for class_dir in sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")):
-        images = sorted(f.name for f in os.scandir(class_dir) if f.is_file() and Path(f.name).suffix.lower() in IMAGE_EXTENSIONS)
+        images = sorted(f.name for f in os.scandir(class_dir) if is_file_entry(f) and Path(f.name).suffix.lower() in IMAGE_EXTENSIONS)
         if images:
             return CK_NAME.match(images[0]) is not None
     return False
@@ -79,5 +79,5 @@ class CKPlusSource(FileSource):
         )
         if test_fraction <= 0:
             return dataset
-        train, test = carve(dataset.splits["train"], test_fraction, self.seed)
+        train, test = carve(dataset.splits["train"], test_fraction, self.seed, name="ckplus test_fraction")
         return replace(dataset, splits={"train": train, "test": test})

@@ -23,11 +23,11 @@ def looks_like_fer_csv(path: Path) -> bool:
     if not path.is_file():
         return False
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            header = handle.readline()
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:  # spreadsheets save a byte-order mark
+            header = handle.readline(4096)
     except OSError:
         return False
-    columns = {c.strip().lower() for c in header.split(",")}
+    columns = {c.strip().strip('"').strip().lower() for c in header.split(",")}
     return {"emotion", "pixels"} <= columns
 
 
@@ -36,28 +36,34 @@ def read_fer_csv(path: Path) -> ImageTable:
 
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    capacity = _count_lines(path)
+    lines = _count_lines(path)
     out: np.ndarray | None = None
     splits: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     side = 0
     done = 0
+    blank_from: int | None = None  # the first of the blank lines the file ends with
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, chunksize=CHUNK_ROWS)
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, chunksize=CHUNK_ROWS, encoding="utf-8-sig")
         for chunk in reader:
             chunk.columns = [str(c).strip().lower() for c in chunk.columns]
             missing = [c for c in ("emotion", "pixels") if c not in chunk.columns]
             if missing:
                 raise DataError(f"{path}: not a FER-2013 CSV: missing column(s) {', '.join(missing)} (expected emotion,pixels,Usage)")
+            chunk, blank_from = _without_trailing_blanks(path, chunk, done, blank_from)
             if len(chunk) == 0:
                 continue
             if out is None:
-                side = _image_side(path, chunk["pixels"].iloc[0])
-                out = np.empty((max(capacity, 1), side, side), np.uint8)
+                side = _image_side(path, chunk["pixels"].iloc[:64].tolist())
+                out = np.empty((_capacity(path, lines, side), side, side), np.uint8)
             labels.append(_emotions(path, chunk["emotion"], done))
             splits.append(_usages(path, chunk["usage"], done) if "usage" in chunk.columns else np.full(len(chunk), "train"))
+            if done + len(chunk) > len(out):  # cannot happen for rows of side * side values; never write past the end
+                raise DataError(f"{_where(path, done)}: more rows than the file can hold")
             _pixels(path, chunk["pixels"].tolist(), done, out[done : done + len(chunk)].reshape(len(chunk), side * side))
             done += len(chunk)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty (a FER-2013 CSV starts with the header emotion,pixels,Usage)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not a readable CSV: {str(exc).strip().splitlines()[0]}") from None
     if out is None or done == 0:
@@ -69,6 +75,37 @@ def read_fer_csv(path: Path) -> ImageTable:
         splits=np.concatenate(splits).astype(str),
         ids=np.char.add("row ", np.arange(done).astype(str)),
     )
+
+
+def _without_trailing_blanks(path: Path, chunk, offset: int, blank_from: int | None):
+    """The chunk minus blank rows at the end of the file; a blank row with data after it is an error naming it."""
+    blank = np.ones(len(chunk), bool)
+    for column in chunk.columns:
+        blank &= _blank(chunk[column])
+    if blank_from is not None and not blank.all():
+        raise DataError(f"{_where(path, blank_from)}: empty line inside the data")
+    if not blank.any():
+        return chunk, blank_from
+    first = int(np.argmax(blank))
+    if not blank[first:].all():
+        raise DataError(f"{_where(path, offset + first)}: empty line inside the data")
+    return chunk.iloc[:first], (offset + first if blank_from is None else blank_from)
+
+
+def _blank(values) -> np.ndarray:
+    """True for empty or whitespace-only fields, without stripping every long pixels field."""
+    lengths = values.str.len().to_numpy()
+    blank = lengths == 0
+    short = np.flatnonzero((lengths > 0) & (lengths < 64))
+    if len(short):
+        blank[short] = (values.iloc[short].str.strip() == "").to_numpy()
+    return blank
+
+
+def _capacity(path: Path, lines: int, side: int) -> int:
+    """Rows to allocate: the line count, but never more than the file's size could hold (each value takes 2+ bytes)."""
+    most = path.stat().st_size // max(1, 2 * side * side - 1) + 1
+    return max(1, min(lines, most))
 
 
 def write_fer_csv(path: Path, images: np.ndarray, labels: np.ndarray, splits: np.ndarray) -> None:
@@ -110,11 +147,16 @@ def _count_lines(path: Path) -> int:
     return lines + 1
 
 
-def _image_side(path: Path, first: str) -> int:
-    count = len(first.split())
+def _image_side(path: Path, first_rows: list[str]) -> int:
+    """The side of the images: from the value count most of the first rows share, so one odd first row is blamed itself."""
+    from collections import Counter
+
+    counts = [len(text.split()) for text in first_rows]
+    count = Counter(counts).most_common(1)[0][0]
     side = math.isqrt(count)
     if count == 0 or side * side != count:
-        raise DataError(f"{_where(path, 0)}: {count} pixel values is not a square image (FER-2013 has 2304 = 48x48)")
+        row = counts.index(count)
+        raise DataError(f"{_where(path, row)}: {count} pixel values is not a square image (FER-2013 has 2304 = 48x48)")
     return side
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from fer_core.api import Dataset
-from fer_core.data.images import IMAGE_EXTENSIONS, is_split_layout, subdirs
+from fer_core.data.images import IMAGE_EXTENSIONS, is_file_entry, is_split_layout, subdirs
 from fer_core.data.reader import read_labelled_folder
 from fer_core.data.source_base import FileSource
 
@@ -25,7 +25,7 @@ def has_labelled_images(root: Path) -> bool:
         folders = [Path(c.path) for f in folders for c in subdirs(f)]
     for folder in folders[:20]:
         with os.scandir(folder) as it:
-            if any(e.is_file() and Path(e.name).suffix.lower() in IMAGE_EXTENSIONS for e in it):
+            if any(is_file_entry(e) and Path(e.name).suffix.lower() in IMAGE_EXTENSIONS for e in it):
                 return True
     return False
 

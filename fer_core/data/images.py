@@ -56,9 +56,47 @@ def _visible(entry: os.DirEntry[str]) -> bool:
     return not entry.name.startswith(".") and entry.name.lower() not in IGNORED_NAMES
 
 
+def is_dir_entry(entry: os.DirEntry[str]) -> bool:
+    """``entry.is_dir()``, False for a broken or looping symbolic link (which raises ``OSError`` there)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def is_file_entry(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
 def subdirs(path: Path) -> list[os.DirEntry[str]]:
     with os.scandir(path) as it:
-        return sorted((e for e in it if e.is_dir() and _visible(e)), key=lambda e: e.name)
+        return sorted((e for e in it if is_dir_entry(e) and _visible(e)), key=lambda e: e.name)
+
+
+def broken_links(path: Path) -> list[tuple[str, str]]:
+    """(path, reason) for each visible symbolic link in ``path`` that leads nowhere or around in a loop."""
+    found = []
+    with os.scandir(path) as it:
+        for entry in it:
+            if _visible(entry) and entry.is_symlink():
+                try:
+                    os.stat(entry.path)
+                except OSError as exc:
+                    found.append((entry.path, link_problem(exc)))
+    return sorted(found)
+
+
+def link_problem(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "broken symbolic link (its target does not exist)"
+    return f"cannot read: {exc.strerror or exc}"
 
 
 def is_split_layout(root: Path) -> bool:
@@ -76,7 +114,7 @@ def list_labelled_images(root: Path) -> Listing:
     if not top:
         raise DataError(f"no class folders in {root}: expected <label>/<image> or train/<label>/<image>")
     files: list[FileEntry] = []
-    bad: list[tuple[str, str]] = []
+    bad: list[tuple[str, str]] = broken_links(root)
     empty: list[str] = []
     if is_split_layout(root):
         others = [d.name for d in top if d.name.lower() not in SPLIT_NAMES]
@@ -85,6 +123,7 @@ def list_labelled_images(root: Path) -> Listing:
         order = {"train": 0, "val": 1, "test": 2}
         for split_dir in sorted(top, key=lambda d: order[SPLIT_NAMES[d.name.lower()]]):
             split = SPLIT_NAMES[split_dir.name.lower()]
+            bad.extend(broken_links(Path(split_dir.path)))
             class_dirs = subdirs(Path(split_dir.path))
             if not class_dirs:
                 raise DataError(f"no class folders in {split_dir.path}")
@@ -102,12 +141,16 @@ def _list_class(folder: Path, rel: str, split: str | None, files: list[FileEntry
     with os.scandir(folder) as it:
         entries = sorted((e for e in it if _visible(e)), key=lambda e: e.name)
     for entry in entries:
-        if entry.is_dir():
+        if is_dir_entry(entry):
+            continue
+        try:
+            stat = entry.stat()
+        except OSError as exc:
+            bad.append((entry.path, link_problem(exc)))
             continue
         if os.path.splitext(entry.name)[1].lower() not in IMAGE_EXTENSIONS:
             bad.append((entry.path, "not an image file"))
             continue
-        stat = entry.stat()
         files.append(FileEntry(entry.path, rel + entry.name, stat.st_size, stat.st_mtime_ns, label, split))
         found += 1
     if not found:
@@ -138,12 +181,16 @@ def decode_images(paths: Sequence[str], sizes: Sequence[int], channels: int, siz
             if sizes[i] == 0:
                 local.append((i, "empty file (0 bytes)"))
                 continue
-            image = cv2.imread(paths[i], flag)
+            try:
+                image = read_image(paths[i], flag)
+                if image is not None and image.shape[:2] != (size, size):
+                    image = conform_images(image[None], channels, size)[0]
+            except (cv2.error, OSError, ValueError, MemoryError) as exc:  # e.g. a header claiming more pixels than OpenCV allows
+                local.append((i, decode_problem(exc)))
+                continue
             if image is None:
                 local.append((i, "cannot decode image (corrupt or not an image)"))
                 continue
-            if image.shape[:2] != (size, size):
-                image = conform_images(image[None], channels, size)[0]
             out[i] = image
         return local
 
@@ -160,10 +207,33 @@ def _first_size(paths: Sequence[str], sizes: Sequence[int], flag: int) -> int:
 
     for path, nbytes in zip(paths, sizes, strict=True):
         if nbytes:
-            image = cv2.imread(path, flag)
+            try:
+                image = read_image(path, flag)
+            except (cv2.error, OSError, MemoryError):
+                continue  # reported when the file is decoded
             if image is not None:
                 return int(image.shape[0])
     return 48
+
+
+def read_image(path: str, flag: int) -> np.ndarray | None:
+    """``cv2.imread`` through Python's file reading: OpenCV crashes the process on a name that is not valid UTF-8."""
+    import cv2
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
+
+
+def decode_problem(exc: BaseException) -> str:
+    """A one-line reason for an image OpenCV refused to decode."""
+    if isinstance(exc, OSError):
+        return f"cannot read: {exc.strerror or exc}"
+    text = str(exc)
+    if "CV_IO_MAX_IMAGE_PIXELS" in text or isinstance(exc, MemoryError):
+        return "image header claims more pixels than fer will decode (forged or damaged header)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"cannot decode image ({lines[-1][:120] if lines else type(exc).__name__})"
 
 
 def handle_bad(bad: Sequence[tuple[str, str]], on_bad: str, where: str | Path) -> None:

@@ -6,6 +6,7 @@ frames per sequence and several sequences per subject).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -37,13 +38,22 @@ def concat(splits: list[Split]) -> Split:
     )
 
 
-def holdout_indices(labels: np.ndarray, fraction: float, seed: int = 0, groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(keep, holdout) indices with about ``fraction`` held out, stratified, grouped when ``groups`` is given."""
+def holdout_indices(
+    labels: np.ndarray, fraction: float, seed: int = 0, groups: np.ndarray | None = None, *, name: str = "split fraction"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(keep, holdout) indices with about ``fraction`` held out, stratified, grouped when ``groups`` is given.
+
+    Neither part is ever empty: a fraction that would leave one so is a ``DataError`` naming ``name``.
+    """
     if not 0.0 < fraction < 1.0:
-        raise DataError(f"split fraction must be between 0 and 1, got {fraction}")
+        raise DataError(f"{name} must be between 0 and 1, got {fraction}")
     n = len(labels)
     if n < 2:
         raise DataError(f"cannot split {n} image(s) into two parts")
+    held = math.ceil(fraction * n - 1e-9)  # as scikit-learn rounds a test_size
+    if groups is None and not 1 <= held <= n - 1:
+        side = "nothing is held out" if held < 1 else "no image is left to train on"
+        raise DataError(f"{name} {fraction:g} of {n} images leaves an empty split ({side}); choose a fraction nearer 0.1")
     if groups is not None:
         return _grouped_holdout(labels, groups, fraction, seed)
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
@@ -68,9 +78,9 @@ def _grouped_holdout(labels: np.ndarray, groups: np.ndarray, fraction: float, se
     return np.sort(keep), np.sort(held)
 
 
-def carve(split: Split, fraction: float, seed: int = 0) -> tuple[Split, Split]:
+def carve(split: Split, fraction: float, seed: int = 0, *, name: str = "split fraction") -> tuple[Split, Split]:
     """Split one split into (rest, held out), grouped by subject where groups are known."""
-    keep, held = holdout_indices(split.labels, fraction, seed, split.groups)
+    keep, held = holdout_indices(split.labels, fraction, seed, split.groups, name=name)
     return subset(split, keep), subset(split, held)
 
 
@@ -78,7 +88,7 @@ def ensure_val(dataset: Dataset, fraction: float = 0.1, seed: int = 0) -> Datase
     """Carve a stratified (and subject-grouped) validation split out of train when there is none."""
     if "val" in dataset.splits or "train" not in dataset.splits or fraction <= 0:
         return dataset
-    train, val = carve(dataset.splits["train"], fraction, seed)
+    train, val = carve(dataset.splits["train"], fraction, seed, name="val_fraction (--val-fraction)")
     splits = {"train": train, "val": val, **{k: v for k, v in dataset.splits.items() if k != "train"}}
     meta = {**dataset.meta, "val_carved": {"fraction": fraction, "seed": seed, "grouped": train.groups is not None}}
     return replace(dataset, splits=splits, meta=meta)
