@@ -94,7 +94,7 @@ def check_preprocessing(prep: Any, where: str | Path, *, channels: int | None = 
     _expect(where, f"{field}.size", size, _is_int(size) and 1 <= size <= MAX_INPUT_SIZE, f"a whole number 1-{MAX_INPUT_SIZE}")
     for key in ("mean", "std"):
         values = prep[key]
-        ok = isinstance(values, list) and len(values) == have and all(_is_finite_number(v) for v in values)
+        ok = isinstance(values, list | tuple) and len(values) == have and all(_is_finite_number(v) for v in values)
         _expect(where, f"{field}.{key}", values, ok, f"a list of {have} finite number(s)")
     if any(v <= 0 for v in prep["std"]):
         raise CheckpointError(
