@@ -35,7 +35,7 @@ GROUPS: dict[str, str] = {
     "detectors": "fer.detectors",
     "weights": "fer.weights",  # named trained checkpoints: a class whose ``path`` is a local .safetensors file
 }
-# What an entry of each kind must be a subclass of; a kind not named here only has to be a class.
+# What an entry of each kind must be a subclass of; a kind not named here is not checked.
 KIND_BASES: dict[str, type] = {
     "models": ModelPlugin,
     "balancers": Balancer,
@@ -87,9 +87,11 @@ def kind_problem(kind: str, obj: Any, *, namespace: bool = False) -> str:
     if namespace:
         return "" if callable(obj) else f"a namespace entry must load a callable resolve(name), got {type(obj).__name__}"
     base = KIND_BASES.get(kind)
+    if base is None:
+        return ""
     if not isinstance(obj, type):
         return f"not a class but {type(obj).__name__} (a {_singular(kind)} plugin is a class)"
-    if base is None or issubclass(obj, base):
+    if issubclass(obj, base):
         return ""
     other = next((k for k, b in KIND_BASES.items() if issubclass(obj, b)), None)
     what = f"a {_singular(other)} plugin ({KIND_BASES[other].__name__})" if other else "a class that is no fer plugin"
@@ -105,9 +107,13 @@ class Registry:
 
     def __init__(self, eps: Iterable[EntryPoint] | None = None) -> None:
         self._entries: dict[str, dict[str, list[PluginEntry]]] = {kind: {} for kind in GROUPS}
-        group_to_kind = {group: kind for kind, group in GROUPS.items()}
         if eps is None:
             eps = [ep for group in GROUPS.values() for ep in entry_points(group=group)]
+        self.add_entry_points(eps)
+
+    def add_entry_points(self, eps: Iterable[EntryPoint]) -> None:
+        """Register entry points (of any fer group; others are ignored), e.g. a distribution installed after start-up."""
+        group_to_kind = {group: kind for kind, group in GROUPS.items()}
         for ep in eps:
             kind = group_to_kind.get(ep.group)
             if kind is not None:
