@@ -92,7 +92,7 @@ def test_json_output_of_a_complete_grid(tmp_path, monkeypatch, capsys):
         (["bench", "--models", "mycnn_v1", "--balancers", "smoote"], "unknown balancer 'smoote'; did you mean smote"),
         (["bench", "--models", "mycnn_v1", "--seeds", "0,a"], "--seeds takes comma-separated integers"),
         (["bench", "--models", "mycnn_v1", "--set", "epoch=3"], "unknown training setting(s) epoch"),
-        (["bench", "--models", "mycnn_v1", "--set", "patience"], "--set takes KEY=VALUE"),
+        (["bench", "--models", "mycnn_v1", "--set", "patience"], "--set expects KEY=VALUE"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, monkeypatch, capsys):

@@ -9,15 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from fer_core.bench.jobs import Job, run_job
+from fer_core.errors import UsageError
 
 if TYPE_CHECKING:
     from fer_core.api import Dataset
     from fer_core.bench.cell import CellResult
 
 EventKind = Literal["queued", "skipped", "started", "finished"]
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,21 @@ class LocalExecutor:
             result = run_job(job, run_dir, dataset, command=self.command)
             on_event(CellEvent("finished", job, result))
             yield result
+
+
+def make_executor(name: str | None = None, *, command: str | None = None, **options: Any) -> Executor:
+    """The executor called ``name`` (``local``, the default: sequential, in this process; ``ray``: one Ray task per cell).
+
+    ``options`` are the Ray executor's (``address``, ``cpus_per_job``, ``gpus_per_job``, ``max_retries``);
+    None values mean its defaults, and any other value with ``local`` is a usage error naming the flags.
+    """
+    given = {key: value for key, value in options.items() if value is not None}
+    if name in (None, "local"):
+        if given:
+            raise UsageError(f"{', '.join('--' + key.replace('_', '-') for key in given)}: only with --executor ray")
+        return LocalExecutor(command=command)
+    if name == "ray":
+        from fer_core.bench.ray_executor import RayExecutor
+
+        return RayExecutor(command=command, **given)
+    raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}, not '{name}'")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fer_core.errors import UsageError
+from fer_core.runs import RUNS_DIR
 
 if TYPE_CHECKING:
     from fer_core.api import Dataset
@@ -22,9 +23,12 @@ if TYPE_CHECKING:
 
 BASELINE = "none"
 CELLS_DIR = "cells"
-RUNS_DIR = Path("runs")
 # TrainConfig fields a grid sets per cell itself; overrides may not touch them.
 PER_CELL_FIELDS = frozenset({"model", "balancer", "seed"})
+# Torch threads of a cell that sets none. Part of the recipe each job carries, so that every executor
+# trains a cell alike (thread counts change the last bits of the floats, and with them the metrics);
+# one thread, because two collapse on a shared machine (benchmarks/train_speed.md: 58 vs 1,742 img/s).
+CELL_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,10 @@ class BenchSpec:
         if self.name != "bench":
             return RUNS_DIR / self.name
         return RUNS_DIR / f"{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}-{self.name}"
+
+    def pinned(self, now: datetime | None = None) -> BenchSpec:
+        """This spec with its run folder fixed, so that the caller and ``run_bench`` name the same (timestamped) folder."""
+        return replace(self, out=str(self.run_dir(now)))
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,8 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def train_config(spec: BenchSpec, model: str, balancer: str, seed: int) -> Any:
-    """The TrainConfig of one cell: the spec's settings plus this cell's model, balancer and seed."""
-    from fer_core.training.config import TrainConfig
+    """The TrainConfig of one cell: the spec's settings plus this cell's model, balancer, seed and thread count."""
+    from fer_core.training.config import TrainConfig, coerce_settings
 
     clash = PER_CELL_FIELDS & set(spec.overrides)
     if clash:
@@ -125,14 +133,10 @@ def train_config(spec: BenchSpec, model: str, balancer: str, seed: int) -> Any:
     for key, value in (("epochs", spec.epochs), ("time_budget_s", spec.time_budget_s), ("augment", spec.augment)):
         if value is not None:
             values[key] = value
-    known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise UsageError(f"unknown training setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    try:
-        return TrainConfig(**values)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"bad training settings: {exc}") from None
+    coerce_settings(values, owner="--set", cls=TrainConfig)  # an unknown or mistyped setting is one line naming it
+    if values.get("threads") is None:
+        values["threads"] = CELL_THREADS
+    return TrainConfig(**values)
 
 
 def _unhealthy_matches(registry: Registry, kind: str, patterns: Iterable[str]) -> list[str]:
@@ -148,8 +152,23 @@ def _unhealthy_matches(registry: Registry, kind: str, patterns: Iterable[str]) -
     ]
 
 
+def _is_pattern(text: str) -> bool:
+    return text.strip().lower() == "all" or any(ch in text for ch in "*?[")
+
+
+def select_models(patterns: Iterable[str], registry: Registry) -> list[str]:
+    """Names, wildcards and ``all`` in order; a pattern leaves out meta-models (``is_meta``: ``ensemble``), a name keeps them."""
+    chosen: list[str] = []
+    for pattern in (p for p in patterns if p.strip()):
+        names = registry.select("models", [pattern])
+        if _is_pattern(pattern):
+            names = [name for name in names if not getattr(registry.get("models", name), "is_meta", False)]
+        chosen += [name for name in names if name not in chosen]
+    return chosen
+
+
 def select_plugins(spec: BenchSpec, registry: Registry) -> tuple[list[str], list[str]]:
-    models = registry.select("models", spec.models)
+    models = select_models(spec.models, registry)
     models += [name for name in _unhealthy_matches(registry, "models", spec.models) if name not in models]
     if not models:
         raise UsageError("no models selected (is any model plugin installed? see `fer list models`)")

@@ -83,14 +83,15 @@ class RayExecutor:
     to a cluster's head. None means ``RAY_ADDRESS`` if set, else ``"local"``: never a guess at a
     cluster that may since have died (Ray would retry connecting to it for minutes).
     An already initialised Ray (notebooks, tests) is used as it is and left running.
-    A cell without a ``threads`` setting trains with ``cpus_per_job`` threads.
+    A cell trains with the thread count its recipe carries (``plan_jobs`` sets one, as for a local run), and
+    its task reserves that many CPUs unless ``cpus_per_job`` says how many.
     """
 
     def __init__(
         self,
         address: str | None = None,
         *,
-        cpus_per_job: int = 1,
+        cpus_per_job: int | None = None,
         gpus_per_job: float = 0.0,
         max_retries: int = 2,
         datasets: Mapping[str, Dataset] | None = None,
@@ -98,7 +99,7 @@ class RayExecutor:
         init_options: Mapping[str, Any] | None = None,
         poll_s: float = 0.5,
     ) -> None:
-        if cpus_per_job < 1:
+        if cpus_per_job is not None and cpus_per_job < 1:
             raise UsageError(f"--cpus-per-job must be >= 1, got {cpus_per_job}")
         if gpus_per_job < 0:
             raise UsageError(f"--gpus-per-job must be >= 0, got {gpus_per_job}")
@@ -120,7 +121,7 @@ class RayExecutor:
         ray = import_ray()
         started_here = self._connect(ray)
         try:
-            self._check_resources(ray)
+            self._check_resources(ray, jobs)
             yield from self._run(ray, jobs, Path(run_dir).resolve(), on_event)
         finally:
             if started_here:
@@ -144,14 +145,19 @@ class RayExecutor:
             raise FerError(f"cannot start or reach a Ray cluster at {address}: {_first_line(exc)}{hint}") from None
         return True
 
-    def _check_resources(self, ray: ModuleType) -> None:
+    def _cpus(self, job: Job) -> int:
+        """The CPUs a cell's task reserves: ``cpus_per_job``, else the threads it trains with."""
+        return self.cpus_per_job or int(job.config.get("threads") or 1)
+
+    def _check_resources(self, ray: ModuleType, jobs: Sequence[Job]) -> None:
         """Fail now rather than leave every task pending forever on a cluster that cannot hold one."""
         total = ray.cluster_resources()
         cpus, gpus = total.get("CPU", 0), total.get("GPU", 0)
-        if self.cpus_per_job > cpus or self.gpus_per_job > gpus:
+        wanted = max(self._cpus(job) for job in jobs)
+        if wanted > cpus or self.gpus_per_job > gpus:
             raise UsageError(
                 f"the Ray cluster has {cpus:g} CPU(s) and {gpus:g} GPU(s) in all, but each cell asks for "
-                f"--cpus-per-job {self.cpus_per_job} --gpus-per-job {self.gpus_per_job:g}"
+                f"--cpus-per-job {wanted} --gpus-per-job {self.gpus_per_job:g}"
             )
 
     def _dataset(self, spec: str) -> Dataset:
@@ -162,25 +168,27 @@ class RayExecutor:
         return self._datasets[spec]
 
     def _with_threads(self, job: Job) -> Job:
+        """A job planned before cells carried their thread count trains with the CPUs its task reserves."""
         if job.config.get("threads"):
             return job
-        return replace(job, config={**job.config, "threads": self.cpus_per_job})  # threads is not part of the config hash
+        return replace(job, config={**job.config, "threads": self._cpus(job)})  # threads is not part of the config hash
 
     def _run(self, ray: ModuleType, jobs: Sequence[Job], run_dir: Path, on_event: OnEvent) -> Iterator[CellResult]:
         from ray.util.queue import Queue
 
         data_refs = {spec: ray.put(self._dataset(spec)) for spec in dict.fromkeys(job.data for job in jobs)}
         started = Queue(actor_options={"num_cpus": 0})
-        task = ray.remote(_run_cell).options(
-            num_cpus=self.cpus_per_job,
-            num_gpus=self.gpus_per_job,
-            max_retries=self.max_retries,
-            retry_exceptions=True,
-        )
+        task = ray.remote(_run_cell)
+        resources = {"num_gpus": self.gpus_per_job, "max_retries": self.max_retries, "retry_exceptions": True}
         by_id = {job.cell_id: job for job in jobs}
         for job in jobs:
             on_event(CellEvent("queued", job))
-        pending = {task.remote(self._with_threads(job), str(run_dir), data_refs[job.data], self.command, started): job for job in jobs}
+        pending = {
+            task.options(num_cpus=self._cpus(job), **resources).remote(
+                self._with_threads(job), str(run_dir), data_refs[job.data], self.command, started
+            ): job
+            for job in jobs
+        }
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=self.poll_s)

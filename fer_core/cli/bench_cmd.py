@@ -13,27 +13,13 @@ import typer
 from fer_core.cli.console import err, out
 
 if TYPE_CHECKING:
-    from fer_core.bench.executors import CellEvent, Executor
+    from fer_core.bench.executors import CellEvent
+    from fer_core.bench.jobs import BenchSpec
     from fer_core.bench.runner import BenchResult
 
 
 def _command_line() -> str:
     return "fer " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
-
-
-def _parse_settings(pairs: list[str]) -> dict[str, Any]:
-    from fer_core.errors import UsageError
-
-    settings: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"--set takes KEY=VALUE (a TrainConfig field), not '{pair}'")
-        try:
-            settings[key.strip()] = json.loads(raw)
-        except ValueError:
-            settings[key.strip()] = raw
-    return settings
 
 
 def _fmt(value: Any, spec: str = ".3f") -> str:
@@ -65,23 +51,6 @@ def _fail_if_incomplete(outcome: BenchResult) -> None:
         raise FerError(
             f"grid incomplete: {len(bad)} of {len(outcome.results.rows)} cells failed or unfinished ({names}); see {outcome.report}"
         )
-
-
-def _executor(name: str, ray_options: dict[str, Any], command: str) -> Executor | None:
-    """None means run_bench's default, the local sequential executor."""
-    from fer_core.errors import UsageError
-
-    given = {k: v for k, v in ray_options.items() if v is not None}
-    if name == "local":
-        if given:
-            flags = ", ".join("--" + k.replace("_", "-") for k in given)
-            raise UsageError(f"{flags}: only with --executor ray")
-        return None
-    if name == "ray":
-        from fer_core.bench.ray_executor import RayExecutor
-
-        return RayExecutor(command=command, **given)
-    raise UsageError(f"--executor must be local or ray, not '{name}'")
 
 
 class _Progress:
@@ -143,87 +112,113 @@ class _Progress:
         self.bar.update(self.task, description=self.counts())
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("bench")
-    def bench_command(
-        models: str | None = typer.Option(None, "--models", "-m", help="Model names, wildcards or 'all' (default all), comma-separated."),
-        balancers: str | None = typer.Option(None, "--balancers", "-b", help="Balancers besides the baseline 'none' (default all)."),
-        baseline: bool | None = typer.Option(
-            None, "--baseline/--no-baseline", help="Include the 'none' balancer as baseline (default yes)."
-        ),
-        seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seeds, e.g. 0,1,2 (default 0); mean and sd are reported."),
-        data: str | None = typer.Option(
-            None, "--data", "-d", help="Dataset spec: demo (synthetic, default), a FER-2013 CSV or folder, CK+, ..."
-        ),
-        epochs: int | None = typer.Option(None, "--epochs", min=1, help="Epochs per cell (trainer default otherwise)."),
-        time_budget: float | None = typer.Option(None, "--time-budget", min=1, help="Training seconds per cell; a cell stops when spent."),
-        augment: str | None = typer.Option(None, "--augment", help="Augmentation preset (trainer default otherwise)."),
-        batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Batch size."),
-        lr: float | None = typer.Option(None, "--lr", min=0.0, help="Learning rate."),
-        settings: list[str] = typer.Option(
-            [], "--set", help="Any other TrainConfig field as KEY=VALUE (repeatable), e.g. --set patience=5."
-        ),
-        out_dir: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<timestamp>-bench/)."),
-        name: str | None = typer.Option(None, "--name", help="Run name; the run goes to runs/NAME/ so rerunning the command resumes it."),
-        resume: Path | None = typer.Option(None, "--resume", help="Resume the run in this folder with the settings saved in its run.json."),
-        redo_changed: bool = typer.Option(
-            False, "--redo-changed", help="Retrain finished cells whose settings changed instead of stopping."
-        ),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no table; only the report path and errors."),
-        as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
-        executor: str = typer.Option("local", "--executor", help="local (sequential, in this process) or ray (one Ray task per cell)."),
-        address: str | None = typer.Option(
-            None, "--address", help="Ray only: auto, ray://HOST:10001, HOST:6379 or local (default: RAY_ADDRESS, else local)."
-        ),
-        cpus_per_job: int | None = typer.Option(None, "--cpus-per-job", help="Ray only: CPUs (and training threads) per cell, default 1."),
-        gpus_per_job: float | None = typer.Option(None, "--gpus-per-job", help="Ray only: GPUs per cell, may be fractional; default 0."),
-        max_retries: int | None = typer.Option(
-            None, "--max-retries", help="Ray only: reruns of a cell whose worker died before it is recorded as failed; default 2."
-        ),
-    ) -> None:
-        """Cross-benchmark models x balancers x seeds: train, evaluate and report every cell (resumable)."""
-        from fer_core.bench.jobs import BenchSpec, parse_list, parse_seeds
-        from fer_core.bench.runner import run_bench, spec_of_run
-        from fer_core.errors import UsageError
+_SPEC_FLAGS = {"models": "--models", "balancers": "--balancers", "baseline": "--baseline", "seeds": "--seeds", "data": "--data"}
+_SPEC_FLAGS |= {"out": "--out", "name": "--name"}
 
-        overrides = _parse_settings(settings)
-        if batch_size is not None:
-            overrides["batch_size"] = batch_size
-        if lr is not None:
-            overrides["lr"] = lr
-        given = {"--models": models, "--balancers": balancers, "--baseline": baseline, "--seeds": seeds, "--data": data}
-        given |= {"--epochs": epochs, "--time-budget": time_budget, "--augment": augment, "--out": out_dir, "--name": name}
-        if resume is not None:
-            clashing = [flag for flag, value in given.items() if value is not None] + (["--batch-size/--lr/--set"] if overrides else [])
-            if clashing:
-                raise UsageError(f"--resume reuses the settings saved in {resume}/run.json; drop {', '.join(clashing)}")
-            spec = spec_of_run(resume)
-        else:
-            spec = BenchSpec(
-                models=parse_list(models or "all"),
-                balancers=parse_list(balancers or "all"),
-                baseline=baseline is not False,
-                seeds=parse_seeds(seeds or "0"),
-                data=data or "demo",
-                epochs=epochs,
-                time_budget_s=time_budget,
-                augment=augment,
-                overrides=overrides,
-                name=name or "bench",
-                out=str(out_dir) if out_dir is not None else None,
-            )
-        ray_options = {"address": address, "cpus_per_job": cpus_per_job, "gpus_per_job": gpus_per_job, "max_retries": max_retries}
-        runner = _executor(executor, ray_options, _command_line())
+
+def _bench(
+    models: str | None = typer.Option(None, "--models", "-m", help="Model names, wildcards or 'all' (default all), comma-separated."),
+    balancers: str | None = typer.Option(None, "--balancers", "-b", help="Balancers besides the baseline 'none' (default all)."),
+    baseline: bool | None = typer.Option(None, "--baseline/--no-baseline", help="Include the 'none' balancer as baseline (default yes)."),
+    seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seeds, e.g. 0,1,2 (default 0); mean and sd are reported."),
+    data: str | None = typer.Option(
+        None, "--data", "-d", help="Dataset spec: demo (synthetic, default), a FER-2013 CSV or folder, CK+, ..."
+    ),
+    settings: list[str] = typer.Option([], "--set", help="Any training setting as KEY=VALUE (repeatable), e.g. --set patience=5."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<timestamp>-bench/)."),
+    name: str | None = typer.Option(None, "--name", help="Run name; the run goes to runs/NAME/ so rerunning the command resumes it."),
+    resume: Path | None = typer.Option(None, "--resume", help="Resume the run in this folder with the settings saved in its run.json."),
+    redo_changed: bool = typer.Option(False, "--redo-changed", help="Retrain finished cells whose settings changed instead of stopping."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no table; only the report path and errors."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
+    executor: str | None = typer.Option(
+        None, "--executor", help="local (sequential, in this process; default) or ray (one Ray task per cell)."
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray only: auto, ray://HOST:10001, HOST:6379 or local (default: RAY_ADDRESS, else local)."
+    ),
+    cpus_per_job: int | None = typer.Option(None, "--cpus-per-job", help="Ray only: CPUs per cell (default: the cell's threads)."),
+    gpus_per_job: float | None = typer.Option(None, "--gpus-per-job", help="Ray only: GPUs per cell, may be fractional; default 0."),
+    max_retries: int | None = typer.Option(
+        None, "--max-retries", help="Ray only: reruns of a cell whose worker died before it is recorded as failed; default 2."
+    ),
+    *,
+    recipe: dict[str, Any],
+) -> None:
+    """Cross-benchmark models x balancers x seeds: train, evaluate and report every cell (resumable)."""
+    from fer_core.bench.executors import make_executor
+    from fer_core.bench.runner import run_bench
+    from fer_core.cli.recipe_flags import settings_from_pairs
+
+    given = {"models": models, "balancers": balancers, "baseline": baseline, "seeds": seeds, "data": data, "out": out_dir, "name": name}
+    spec = _spec({k: v for k, v in given.items() if v is not None}, recipe, settings_from_pairs(settings), resume)
+    ray_options = {"address": address, "cpus_per_job": cpus_per_job, "gpus_per_job": gpus_per_job, "max_retries": max_retries}
+    runner = make_executor(executor, command=_command_line(), **ray_options)
+    try:
         if quiet or as_json:
             outcome = run_bench(spec, runner, command=_command_line(), redo_changed=redo_changed)
         else:
             with _Progress() as progress:
                 outcome = run_bench(spec, runner, progress=progress, command=_command_line(), redo_changed=redo_changed)
-        if as_json:
-            out.print_json(json.dumps(outcome.to_dict(), default=str))
-        else:
-            _print_outcome(outcome, quiet)
-        _fail_if_incomplete(outcome)
+    except KeyboardInterrupt:
+        err.print(f"run folder: {spec.run_dir()}\ncontinue it with: {_resume_command(spec)}", highlight=False)
+        raise
+    if as_json:
+        out.print_json(json.dumps(outcome.to_dict(), default=str))
+    else:
+        _print_outcome(outcome, quiet)
+    _fail_if_incomplete(outcome)
+
+
+def _spec(given: dict[str, Any], recipe: dict[str, Any], settings: dict[str, Any], resume: Path | None) -> BenchSpec:
+    """The grid's spec: the one saved in ``resume``'s run.json, or the flags given (BenchSpec's defaults for the rest)."""
+    from fer_core.bench.jobs import BenchSpec, parse_list, parse_seeds
+    from fer_core.bench.runner import spec_of_run
+    from fer_core.cli.recipe_flags import flag_of
+    from fer_core.errors import UsageError
+
+    if resume is not None:
+        clashing = [_SPEC_FLAGS[key] for key in given] + [flag_of(key) for key in recipe] + (["--set"] if settings else [])
+        if clashing:
+            raise UsageError(f"--resume reuses the settings saved in {resume}/run.json; drop {', '.join(clashing)}")
+        return spec_of_run(resume)
+    parsers = {"models": parse_list, "balancers": parse_list, "seeds": parse_seeds, "out": str}
+    values = {key: parsers.get(key, lambda value: value)(value) for key, value in given.items()}
+    return BenchSpec(**values, overrides={**settings, **recipe}).pinned()
+
+
+def _resume_command(spec: BenchSpec) -> str:
+    """The command that continues this grid: ``--resume`` once run.json exists, else the same command into the same folder."""
+    from fer_core.bench.store import RUN_FILE
+
+    run_dir = spec.run_dir()
+    args = sys.argv[1:]
+    executor = [arg for flag in _EXECUTOR_FLAGS for arg in _flag_args(args, flag)]
+    if (run_dir / RUN_FILE).is_file():
+        return shlex.join(["fer", "bench", "--resume", str(run_dir), *executor])
+    if "--out" in args or any(arg.startswith("--out=") for arg in args):
+        return _command_line()
+    return shlex.join(["fer", *args, "--out", str(run_dir)])
+
+
+_EXECUTOR_FLAGS = ("--executor", "--address", "--cpus-per-job", "--gpus-per-job", "--max-retries", "--redo-changed")
+
+
+def _flag_args(args: list[str], flag: str) -> list[str]:
+    """``flag`` and its value as they appear in ``args`` (``--flag VALUE`` or ``--flag=VALUE``; a bare switch alone)."""
+    for i, arg in enumerate(args):
+        if arg == flag:
+            takes_value = flag != "--redo-changed" and i + 1 < len(args)
+            return args[i : i + 2] if takes_value else [arg]
+        if arg.startswith(flag + "="):
+            return [arg]
+    return []
+
+
+def register(app: typer.Typer) -> None:
+    from fer_core.cli.recipe_flags import recipe_command
+
+    app.command("bench")(recipe_command("bench")(_bench))
 
     @app.command("report")
     def report_command(

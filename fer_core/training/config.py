@@ -1,11 +1,23 @@
-"""The recipe of one training run, as a frozen, hashable, JSON-round-trippable value."""
+"""The recipe of one training run, declared once: a frozen, hashable, JSON-round-trippable value.
+
+Each field of ``TrainConfig`` carries its ``Setting`` (help, command-line flag, valid range or choices,
+whether it enters the config hash). Everything else is generated from that one declaration: the
+flags of ``fer train`` and ``fer bench`` (``fer_core.cli.recipe_flags``), their ``--help``, the
+typing of command-line text and ``fer bench --set KEY=VALUE`` (``coerce_settings``), the validation
+of every ``TrainConfig`` however it was made (``__post_init__``), and the recorded config (``to_dict``).
+Adding a field here adds all of these.
+"""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from functools import cache
+from typing import Annotated, Any, Literal
 
 from fer_core.errors import UsageError
 
@@ -14,64 +26,104 @@ OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "plateau", "none")
 PRECISIONS = ("fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
-# Fields that change how fast a run goes (and the last bits of the floats), not the recipe.
-_NOT_HASHED = ("threads", "device")
+# The recipe keys of fer-core 0.1 runs: hashed even at their defaults, so that the hashes of existing runs
+# stay what they were. A field added later enters the hash only when it differs from its default.
+_HASHED_ALWAYS = frozenset(
+    {
+        *("model", "model_options", "balancer", "balancer_options", "augment", "epochs", "batch_size", "lr", "weight_decay"),
+        *("optimizer", "schedule", "label_smoothing", "patience", "seed", "time_budget_s", "input_size", "channels"),
+        *("channels_last", "precision"),
+    }
+)
+Commands = Literal["both", "train", "none"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the command line and validation know about one recipe field."""
+
+    help: str
+    flag: str | None = None  # default: --field-name
+    short: str | None = None
+    label: str | None = None  # in messages; default: the field name with spaces
+    minimum: float | None = None
+    maximum: float | None = None
+    above: bool = False  # the minimum itself is not allowed
+    below: bool = False  # the maximum itself is not allowed
+    choices: tuple[Any, ...] | None = None
+    check: Callable[[Any], str | None] | None = None  # a further rule: the problem, or None
+    commands: Commands = "both"  # train: only `fer train` has the flag (bench sets it per cell or via --set)
+    hashed: bool | None = None  # None: hashed as _HASHED_ALWAYS says; False: never (speed, not the recipe)
+    metavar: str | None = None
+
+
+def _named(name: str) -> str | None:
+    return None if name.strip() else "must name a plugin (see `fer list`)"
+
+
+def _cuda_index(device: str) -> str | None:
+    prefix, _, index = device.partition(":")
+    if device in DEVICES or (prefix == "cuda" and index.isdigit()):
+        return None
+    return f"must be one of {', '.join(DEVICES)} or cuda:N, got '{device}'"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    model: str
-    model_options: dict[str, Any] = field(default_factory=dict)
-    balancer: str = "none"
-    balancer_options: dict[str, Any] = field(default_factory=dict)
-    augment: str = "standard"
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    optimizer: str = "adamw"
-    schedule: str = "cosine"
-    label_smoothing: float = 0.0
-    patience: int = 3
-    seed: int = 0
-    time_budget_s: float | None = None  # a cap on training seconds: no epoch starts that, judging by the last, would end past it
-    input_size: int | None = None
-    channels: int = 1
-    channels_last: bool = True
-    threads: int | None = None
-    precision: str = "fp32"  # bf16: autocast in training (GPUs, CPUs with AVX512-BF16/AMX); evaluation stays fp32
-    device: str = "auto"  # auto: the first CUDA GPU when torch sees one, else the CPU; cuda:N picks a GPU
+    model: Annotated[str, Setting("Model plugin name (see `fer list models`).", short="-m", commands="train", check=_named)]
+    model_options: Annotated[dict[str, Any], Setting("Model option KEY=VALUE (repeatable).", flag="--model-opt", commands="train")] = field(
+        default_factory=dict
+    )
+    balancer: Annotated[
+        str, Setting("Balancer plugin: none, weighted, smote, oversample (see `fer list balancers`).", short="-b", commands="train")
+    ] = "none"
+    balancer_options: Annotated[
+        dict[str, Any], Setting("Balancer option KEY=VALUE (repeatable).", flag="--balancer-opt", commands="train")
+    ] = field(default_factory=dict)
+    augment: Annotated[
+        str, Setting("none, light, standard, strong (albumentations), torch:PRESET (on the GPU), or an augmenter plugin.")
+    ] = "standard"
+    epochs: Annotated[int, Setting("Maximum epochs.", minimum=1, maximum=100_000)] = 10
+    batch_size: Annotated[int, Setting("Batch size.", label="batch size", minimum=2, maximum=65_536)] = 32
+    lr: Annotated[float, Setting("Learning rate.", label="learning rate", minimum=0, above=True)] = 1e-3
+    weight_decay: Annotated[float, Setting("Weight decay.", label="weight decay", minimum=0)] = 1e-4
+    optimizer: Annotated[str, Setting("adamw, or sgd (momentum 0.9, Nesterov).", choices=OPTIMIZERS)] = "adamw"
+    schedule: Annotated[str, Setting("Learning-rate schedule.", choices=SCHEDULES)] = "cosine"
+    label_smoothing: Annotated[float, Setting("Label smoothing.", label="label smoothing", minimum=0, maximum=1, below=True)] = 0.0
+    patience: Annotated[int, Setting("Early stopping on val macro-F1 after this many epochs without gain; 0 disables.", minimum=0)] = 3
+    seed: Annotated[int, Setting("Seed for data order, augmentation and initialisation.", minimum=0, commands="train")] = 0
+    # a cap on training seconds: no epoch starts that, judging by the last, would end past it
+    time_budget_s: Annotated[
+        float | None,
+        Setting(
+            "Training seconds; no epoch starts that would end past it.", flag="--time-budget", label="time budget", minimum=0, above=True
+        ),
+    ] = None
+    input_size: Annotated[
+        int | None, Setting("Input side in pixels (default: the model's).", label="input size", minimum=8, maximum=512, metavar="PIXELS")
+    ] = None
+    channels: Annotated[int, Setting("1 (grayscale) or 3.", choices=(1, 3))] = 1
+    channels_last: Annotated[bool, Setting("Train in the channels_last memory layout.")] = True
+    threads: Annotated[
+        int | None,
+        Setting("Torch threads (fer train: all cores; fer bench: 1 per cell, unless given).", minimum=1, maximum=1024, hashed=False),
+    ] = None
+    precision: Annotated[
+        str, Setting("fp32, or bf16 (autocast in training; GPUs, CPUs with AVX512-BF16/AMX); evaluation stays fp32.", choices=PRECISIONS)
+    ] = "fp32"
+    device: Annotated[
+        str, Setting("auto (the first CUDA GPU torch sees, else the CPU), cpu, cuda or cuda:N.", check=_cuda_index, hashed=False)
+    ] = "auto"
 
     def __post_init__(self) -> None:
+        """Type and check every field as its ``Setting`` says; all problems in one line."""
         problems = []
-        if self.epochs < 1:
-            problems.append(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 2:
-            problems.append(f"batch size must be >= 2, got {self.batch_size}")
-        if not self.lr > 0:
-            problems.append(f"learning rate must be > 0, got {self.lr}")
-        if self.weight_decay < 0:
-            problems.append(f"weight decay must be >= 0, got {self.weight_decay}")
-        if self.optimizer not in OPTIMIZERS:
-            problems.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got '{self.optimizer}'")
-        if self.schedule not in SCHEDULES:
-            problems.append(f"schedule must be one of {', '.join(SCHEDULES)}, got '{self.schedule}'")
-        if not 0 <= self.label_smoothing < 1:
-            problems.append(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.patience < 0:
-            problems.append(f"patience must be >= 0, got {self.patience}")
-        if self.time_budget_s is not None and not self.time_budget_s > 0:
-            problems.append(f"time budget must be > 0 seconds, got {self.time_budget_s}")
-        if self.input_size is not None and self.input_size < 8:
-            problems.append(f"input size must be >= 8, got {self.input_size}")
-        if self.channels not in (1, 3):
-            problems.append(f"channels must be 1 or 3, got {self.channels}")
-        if self.precision not in PRECISIONS:
-            problems.append(f"precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
-        if self.device not in DEVICES and not _is_cuda_index(self.device):
-            problems.append(f"device must be one of {', '.join(DEVICES)} or cuda:N, got '{self.device}'")
-        if self.threads is not None and self.threads < 1:
-            problems.append(f"threads must be >= 1, got {self.threads}")
+        for spec in recipe_fields(type(self)):
+            typed, problem = _checked(spec, getattr(self, spec.name))
+            if problem:
+                problems.append(problem)
+            elif typed is not getattr(self, spec.name):
+                object.__setattr__(self, spec.name, typed)
         if problems:
             raise UsageError("; ".join(problems))
 
@@ -79,20 +131,113 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        unknown = sorted(set(data) - {spec.name for spec in recipe_fields(cls)})
         if unknown:
             raise UsageError(f"unknown training config keys: {', '.join(unknown)}")
         return cls(**data)
 
     def config_hash(self) -> str:
-        """A short, stable identity of the recipe (everything but the thread count)."""
-        recipe = {k: v for k, v in self.to_dict().items() if k not in _NOT_HASHED}
+        """A short, stable identity of the recipe (what it learns; not the thread count or the device)."""
+        recipe = {spec.name: getattr(self, spec.name) for spec in recipe_fields(type(self)) if spec.in_hash(getattr(self, spec.name))}
         text = json.dumps(recipe, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _is_cuda_index(device: str) -> bool:
-    prefix, _, index = device.partition(":")
-    return prefix == "cuda" and index.isdigit()
+@dataclass(frozen=True)
+class RecipeField:
+    """One ``TrainConfig`` field with its resolved annotation and its ``Setting``."""
+
+    name: str
+    annotation: Any
+    setting: Setting
+    default: Any  # MISSING when required
+
+    @property
+    def flag(self) -> str:
+        return self.setting.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def label(self) -> str:
+        return self.setting.label or self.name.replace("_", " ")
+
+    @property
+    def is_mapping(self) -> bool:
+        return typing.get_origin(self.annotation) is dict
+
+    def in_hash(self, value: Any) -> bool:
+        if self.setting.hashed is False:
+            return False
+        return self.setting.hashed is True or self.name in _HASHED_ALWAYS or value != self.default
+
+    def coerce(self, raw: Any, owner: str, name: str | None = None) -> Any:
+        """``raw`` (command-line text or a value) typed by the annotation; one ``UsageError`` line if it can't be."""
+        from fer_core.options import coerce
+
+        return coerce(raw, self.annotation, name=name or self.name, owner=owner)
+
+
+@cache
+def recipe_fields(cls: type = TrainConfig) -> tuple[RecipeField, ...]:
+    """The fields of ``cls`` (``TrainConfig`` or a subclass) in declaration order, annotations resolved."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return tuple(RecipeField(f.name, *_split(hints[f.name]), _default(f)) for f in fields(cls))
+
+
+def _split(hint: Any) -> tuple[Any, Setting]:
+    """``Annotated[float, Setting(...)]`` -> ``(float, Setting(...))``; a plain hint gets an empty Setting."""
+    if typing.get_origin(hint) is Annotated:
+        declared = [extra for extra in hint.__metadata__ if isinstance(extra, Setting)]
+        return hint.__origin__, declared[0] if declared else Setting("")
+    return hint, Setting("")
+
+
+def _default(f: Field[Any]) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    if f.default_factory is not MISSING:
+        return f.default_factory()
+    return MISSING
+
+
+def _checked(spec: RecipeField, value: Any) -> tuple[Any, str | None]:
+    """``value`` typed by the field's annotation (text is converted), and what is wrong with it, or None."""
+    from fer_core.options import describe_type
+
+    if spec.is_mapping:  # plugin options stay as given; the plugin binds and checks them when it is created
+        ok = isinstance(value, dict) and all(isinstance(key, str) for key in value)
+        return value, None if ok else f"{spec.label} must be a mapping of option names to values, got {value!r}"
+    try:
+        typed = spec.coerce(value, owner="training")
+    except UsageError:
+        return value, f"{spec.label} must be {describe_type(spec.annotation)}, got {value!r}"
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(typed, float):
+        typed = value  # an int where a float goes stays as given, so recorded recipes keep their hashes
+    return typed, None if typed is None else _rule_problem(spec, typed)
+
+
+def _rule_problem(spec: RecipeField, typed: Any) -> str | None:
+    rule = spec.setting
+    if rule.choices is not None and typed not in rule.choices:
+        return f"{spec.label} must be one of {', '.join(map(str, rule.choices))}, got '{typed}'"
+    if isinstance(typed, int | float) and not isinstance(typed, bool):
+        if rule.minimum is not None and (typed < rule.minimum or (rule.above and typed == rule.minimum)):
+            return f"{spec.label} must be {'>' if rule.above else '>='} {rule.minimum:g}, got {typed}"
+        if rule.maximum is not None and (typed > rule.maximum or (rule.below and typed == rule.maximum)):
+            return f"{spec.label} must be {'<' if rule.below else '<='} {rule.maximum:g}, got {typed}"
+    problem = rule.check(typed) if rule.check else None
+    return f"{spec.label} {problem}" if problem else None
+
+
+def coerce_settings(raw: Mapping[str, Any], *, owner: str, cls: type = TrainConfig) -> dict[str, Any]:
+    """Recipe settings by field name (text from the command line or JSON values) typed by each field's annotation.
+
+    An unknown name is one line with the known ones and the closest match.
+    """
+    by_name = {spec.name: spec for spec in recipe_fields(cls)}
+    unknown = [name for name in raw if name not in by_name]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(by_name), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UsageError(f"unknown training setting(s) {', '.join(unknown)}{hint}; known: {', '.join(sorted(by_name))}")
+    return {name: by_name[name].coerce(value, owner=owner) for name, value in raw.items()}
