@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 FER_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 CK_FOLDERS = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
@@ -53,18 +51,6 @@ def make_ck_folder(root: Path, *, subjects: int = 12, seed: int = 0) -> Path:
             for frame in range(3):
                 write_image(root / emotion / f"S{100 + s:03d}_{j + 1:03d}_{frame + 10:08d}.png", random_image(rng))
     return root
-
-
-def run_fer(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``fer`` in-process through ``main`` (which maps FerError to exit codes)."""
-    from fer_core.cli.app import main
-
-    monkeypatch.setattr(sys, "argv", ["fer", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    captured = capsys.readouterr()
-    code = exited.value.code
-    return (0 if code is None else int(code)), captured.out, captured.err
 
 
 def rewrite_fer_metadata(weights: Path, fer: object, *, raw: bool = False) -> Path:

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.data_support import make_ck_folder, make_label_folder, random_image, run_fer, write_image
+from tests.cli_support import run_fer
+from tests.data_support import make_ck_folder, make_label_folder, random_image, write_image
 
 FER = Path(sys.executable).parent / "fer"
 PIXELS = " ".join(["7"] * 2304)
@@ -36,7 +37,7 @@ def _assert_one_line_error(code: int, err: str, expected_code: int, *fragments: 
 
 
 def test_info_on_demo_says_it_is_synthetic(monkeypatch, capsys):
-    code, out, _ = run_fer(["data", "info", "demo", "--no-duplicates"], monkeypatch, capsys)
+    code, out, _ = run_fer(monkeypatch, capsys, "data", "info", "demo", "--no-duplicates")
     assert code == 0
     assert "SYNTHETIC" in out
     assert "demo:synthetic:7cls" in out
@@ -48,7 +49,7 @@ def test_info_json_reports_format_counts_size_and_duplicates(tmp_path, monkeypat
     twin = random_image(np.random.default_rng(5))
     write_image(root / "happy" / "twin_a.png", twin)
     write_image(root / "neutral" / "twin_b.png", twin)
-    code, out, _ = run_fer(["data", "info", str(root), "--json", "--val-fraction", "0.25"], monkeypatch, capsys)
+    code, out, _ = run_fer(monkeypatch, capsys, "data", "info", str(root), "--json", "--val-fraction", "0.25")
     assert code == 0
     info = json.loads(out)
     assert info["format"] == "image folders (<label>/<image>)"
@@ -63,7 +64,7 @@ def test_info_json_reports_format_counts_size_and_duplicates(tmp_path, monkeypat
 
 def test_info_human_output_for_ckplus_mentions_subjects(tmp_path, monkeypatch, capsys):
     root = make_ck_folder(tmp_path / "ck")
-    code, out, _ = run_fer(["data", "info", str(root), "--contempt", "drop"], monkeypatch, capsys)
+    code, out, _ = run_fer(monkeypatch, capsys, "data", "info", str(root), "--contempt", "drop")
     assert code == 0
     assert "CK+48 folders" in out
     assert "subjects: 12" in out
@@ -84,7 +85,7 @@ def test_bad_folders_give_one_line_errors(case, tmp_path, monkeypatch, capsys):
     root = make_label_folder(tmp_path / "data", {"happy": 3, "sad": 3})
     spoil, fragments = BAD_FOLDERS[case]
     spoil(root)
-    code, _, err = run_fer(["data", "info", str(root)], monkeypatch, capsys)
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", str(root))
     _assert_one_line_error(code, err, 1, *fragments)
 
 
@@ -100,19 +101,19 @@ BAD_CSV_ROWS = {
 def test_bad_csv_rows_give_one_line_errors_naming_file_and_row(case, tmp_path, monkeypatch, capsys):
     row, fragment = BAD_CSV_ROWS[case]
     path = _csv(tmp_path / "fer2013.csv", ["0," + PIXELS + ",Training", row])
-    code, _, err = run_fer(["data", "info", str(path)], monkeypatch, capsys)
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", str(path))
     _assert_one_line_error(code, err, 1, str(path), fragment)
 
 
 def test_missing_path_is_a_one_line_error(tmp_path, monkeypatch, capsys):
-    code, _, err = run_fer(["data", "info", str(tmp_path / "missing")], monkeypatch, capsys)
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", str(tmp_path / "missing"))
     _assert_one_line_error(code, err, 1, f"no such file or directory: {tmp_path / 'missing'}")
 
 
 def test_bad_option_values_are_usage_errors(monkeypatch, capsys):
-    code, _, err = run_fer(["data", "info", "demo", "--contempt", "sometimes"], monkeypatch, capsys)
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", "demo", "--contempt", "sometimes")
     _assert_one_line_error(code, err, 2, "contempt must be 'keep' or 'drop'")
-    code, _, err = run_fer(["data", "info", "demo", "--on-bad", "ignore"], monkeypatch, capsys)
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", "demo", "--on-bad", "ignore")
     _assert_one_line_error(code, err, 2, "on_bad must be one of error, skip")
 
 
@@ -120,7 +121,7 @@ def test_on_bad_skip_warns_with_a_count_and_succeeds(tmp_path, monkeypatch, caps
     root = make_label_folder(tmp_path / "data", {"happy": 3, "sad": 3})
     (root / "happy" / "zero.png").write_bytes(b"")
     (root / "sad" / "junk.jpg").write_bytes(b"junk")
-    code, out, err = run_fer(["data", "info", str(root), "--on-bad", "skip", "--json"], monkeypatch, capsys)
+    code, out, err = run_fer(monkeypatch, capsys, "data", "info", str(root), "--on-bad", "skip", "--json")
     assert code == 0
     assert "warning: skipped 2 bad file(s)" in err
     assert "zero.png" in err and "junk.jpg" in err
