@@ -112,9 +112,9 @@ def test_missing_path_is_a_one_line_error(tmp_path, monkeypatch, capsys):
 
 def test_bad_option_values_are_usage_errors(monkeypatch, capsys):
     code, _, err = run_fer(monkeypatch, capsys, "data", "info", "demo", "--contempt", "sometimes")
-    _assert_one_line_error(code, err, 2, "contempt must be 'keep' or 'drop'")
+    _assert_one_line_error(code, err, 2, "option 'contempt' expects one of keep, drop, got 'sometimes'")
     code, _, err = run_fer(monkeypatch, capsys, "data", "info", "demo", "--on-bad", "ignore")
-    _assert_one_line_error(code, err, 2, "on_bad must be one of error, skip")
+    _assert_one_line_error(code, err, 2, "option 'on_bad' expects one of error, skip, got 'ignore'")
 
 
 def test_on_bad_skip_warns_with_a_count_and_succeeds(tmp_path, monkeypatch, capsys):

@@ -175,7 +175,7 @@ def test_spec_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="cannot tell what dataset format"):
         load_dataset(tmp_path / "empty")
-    with pytest.raises(UsageError, match="contempt must be 'keep' or 'drop'"):
+    with pytest.raises(UsageError, match="option 'contempt' expects one of keep, drop, got 'maybe'"):
         load_dataset("demo", contempt="maybe")
 
 

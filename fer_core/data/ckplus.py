@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from fer_core.api import Dataset
 from fer_core.data.images import IMAGE_EXTENSIONS, FileEntry, is_file_entry, is_split_layout
 from fer_core.data.reader import read_labelled_folder
-from fer_core.data.source_base import FileSource
+from fer_core.data.source_base import FILE_OPTIONS, FileSource
 from fer_core.data.splits import carve
-from fer_core.errors import DataError
+from fer_core.errors import DataError, UsageError
+from fer_core.options import OptionSpec
 
 CK_NAME = re.compile(r"^(S\d+)_(\d+)_(\d+)\.\w+$", re.IGNORECASE)
 
@@ -46,6 +48,10 @@ class CKPlusSource(FileSource):
     description: ClassVar[str] = "CK+48 folders (S<subject>_<seq>_<frame>.png); every split and fold is grouped by subject."
     detect_priority: ClassVar[int] = 10
     short_name: ClassVar[str] = "ck"
+    options_schema: ClassVar[Mapping[str, Any] | None] = {
+        **FILE_OPTIONS,
+        "test_fraction": OptionSpec("test_fraction", float, 0.2, "share of subjects held out for test (0: none)"),
+    }
 
     def can_load(self, path: Path) -> bool:
         return looks_like_ckplus(path)
@@ -66,6 +72,8 @@ class CKPlusSource(FileSource):
             cache_dir=self.cache_dir,
         )
         test_fraction = float(self.options.get("test_fraction", 0.2))
+        if not 0 <= test_fraction < 1:
+            raise UsageError(f"ckplus: option 'test_fraction' must be in [0, 1), got {test_fraction}")
         meta.update(
             source="ckplus",
             path=str(path),

@@ -8,6 +8,7 @@ expressions look alike and models have something to differ on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,6 +16,8 @@ import numpy as np
 
 from fer_core.api import Dataset, DatasetSource, Split
 from fer_core.data.labels import CANONICAL
+from fer_core.errors import UsageError
+from fer_core.options import OptionSpec
 
 # Class shares loosely follow FER-2013 (happy most common, disgust rare).
 CLASS_SHARES: dict[str, float] = {
@@ -174,6 +177,13 @@ class DemoSource(DatasetSource):
 
     description: ClassVar[str] = "Synthetic drawn faces (seeded, no download): 7 classes, 48x48 grayscale."
     short_name: ClassVar[str] = "demo"
+    options_schema: ClassVar[Mapping[str, Any] | None] = {
+        "train": OptionSpec("train", int, 2100, "training images"),
+        "val": OptionSpec("val", int, 350, "validation images (0: carve val from train)"),
+        "test": OptionSpec("test", int, 350, "test images (0: none)"),
+        "seed": OptionSpec("seed", int, 0, "seed of the generator"),
+        "size": OptionSpec("size", int, 48, "image side in pixels"),
+    }
 
     def can_load(self, path: Path) -> bool:
         return False
@@ -182,6 +192,10 @@ class DemoSource(DatasetSource):
         sizes = {name: int(self.options.get(name, default)) for name, default in (("train", 2100), ("val", 350), ("test", 350))}
         seed = int(self.options.get("seed", 0))
         size = int(self.options.get("size", 48))
+        if sizes["train"] < 2 or min(sizes.values()) < 0:
+            raise UsageError(f"demo: train must be at least 2 and val, test at least 0 images, got {sizes}")
+        if not 8 <= size <= 512:
+            raise UsageError(f"demo: size must be 8-512 pixels, got {size}")
         splits = {name: generate_split(total, seed, _SPLIT_STREAMS[name], size) for name, total in sizes.items() if total > 0}
         meta: dict[str, Any] = {"source": "demo", "format": "synthetic drawn faces", "seed": seed}
         return Dataset(name="demo", classes=CANONICAL, splits=splits, protocol="demo:synthetic:7cls", synthetic=True, meta=meta)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from fer_core.api import DatasetSource
 from fer_core.errors import DataError, UsageError
+from fer_core.options import OptionSpec
+
+FILE_OPTIONS: dict[str, OptionSpec] = {
+    "mapping": OptionSpec("mapping", dict[str, str] | None, None, 'source label -> class, e.g. {"calm": "neutral"}'),
+    "on_bad": OptionSpec("on_bad", Literal["error", "skip"], "error", "unreadable files: stop, or warn and skip them"),
+    "cache": OptionSpec("cache", bool, True, "keep decoded images in the decode cache"),
+    "cache_dir": OptionSpec("cache_dir", Path | None, None, "decode cache folder (default $FER_CACHE_DIR or ~/.cache/fer)"),
+    "channels": OptionSpec("channels", int, 1, "1 (gray) or 3 (BGR)"),
+    "size": OptionSpec("size", int, 48, "images are resized to size x size pixels"),
+    "seed": OptionSpec("seed", int, 0, "seed for carved splits"),
+}
 
 
 class FileSource(DatasetSource):
@@ -15,6 +27,7 @@ class FileSource(DatasetSource):
 
     detect_priority: ClassVar[int] = 0
     short_name: ClassVar[str] = ""
+    options_schema: ClassVar[Mapping[str, Any] | None] = FILE_OPTIONS
 
     @property
     def mapping(self) -> dict[str, str]:
