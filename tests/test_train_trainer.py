@@ -141,14 +141,15 @@ def test_sample_weights_decide_what_the_model_trains_on(tmp_path):
 
 
 def test_weighted_loss_mode_sets_class_weights(tmp_path):
-    from fer_core.training.trainer import _Run
+    from fer_core.training.progress import EpochProgress
+    from fer_core.training.setup import build_setup
 
     full = tiny_dataset()
     keep = np.flatnonzero((full.splits["train"].labels != 2) | (np.arange(90) < 20))
     imbalanced = Split(full.splits["train"].images[keep], full.splits["train"].labels[keep])
     dataset = replace(full, splits={**full.splits, "train": imbalanced})
-    run = _Run(
-        tiny_config(balancer="weighted", balancer_options={"mode": "loss"}), dataset, tmp_path, quiet=True, command="", data=(None, {})
+    run = build_setup(
+        tiny_config(balancer="weighted", balancer_options={"mode": "loss"}), dataset, torch.device("cpu"), EpochProgress(True)
     )
     counts = np.bincount(dataset.splits["train"].labels)
     assert counts.min() < counts.max()

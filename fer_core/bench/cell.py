@@ -131,26 +131,31 @@ def _keep_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics[k] for k in METRIC_KEYS if k in metrics}
 
 
-def _stale_state(cell_dir: Path, config_hash: str) -> bool:
-    """True when an interrupted attempt in ``cell_dir`` was made with another recipe (so it cannot be resumed)."""
+def _stale_state(cell_dir: Path, job: Job) -> bool:
+    """True when an interrupted attempt in ``cell_dir`` was made with another recipe or data (so it cannot be resumed)."""
+    from fer_core.errors import FerError
+    from fer_core.training.resume import find_saved_run
+
     try:
-        saved = json.loads((cell_dir / STATE_JSON).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        saved = find_saved_run(cell_dir)
+    except FerError:  # damaged: the trainer reports it in one line and the cell fails, not silently restarted
         return False
-    return isinstance(saved, dict) and saved.get("config_hash") not in (None, config_hash)
+    return saved is not None and (saved.config_hash != job.config_hash or saved.data_spec != job.data)
 
 
 def _train_and_measure(job: Job, dataset: Dataset, cell_dir: Path, result: CellResult, command: str | None) -> None:
+    import torch
+
     from fer_core.bench import measure
-    from fer_core.checkpoint import load_checkpoint
     from fer_core.training.config import TrainConfig
-    from fer_core.training.evaluate import evaluate
+    from fer_core.training.evaluate import evaluate_model
     from fer_core.training.trainer import train
 
     result.failed_step = "train"
     config = TrainConfig.from_dict(job.config)
-    # resume=True continues an interrupted attempt from its saved state, or starts fresh when there is none
-    trained = train(config, dataset, cell_dir, resume=True, command=command, quiet=True, data_spec=job.data)
+    # resume=True continues an interrupted attempt from its saved state, or starts fresh when there is none; the cell
+    # folder belongs to this job, so a leftover finished attempt without result.json is replaced (overwrite=True)
+    trained = train(config, dataset, cell_dir, resume=True, overwrite=True, command=command, quiet=True, data_spec=job.data)
     result.epochs_run, result.best_epoch = trained.epochs_run, trained.best_epoch
     result.train_seconds, result.stopped_reason = trained.train_seconds, str(trained.stopped_reason or "")
     result.train_device = str(trained.meta.get("device", ""))
@@ -158,18 +163,19 @@ def _train_and_measure(job: Job, dataset: Dataset, cell_dir: Path, result: CellR
     result.metrics["val"] = _keep_metrics(trained.val_metrics)
 
     result.failed_step = "evaluate"
-    checkpoint = Path(trained.checkpoint)
-    model, meta = load_checkpoint(checkpoint)
+    checkpoint, model, meta = Path(trained.checkpoint), trained.model, trained.meta
     inside = checkpoint.resolve().is_relative_to(cell_dir.resolve())
     result.checkpoint = str(Path(job.cell_dir) / checkpoint.resolve().relative_to(cell_dir.resolve())) if inside else str(checkpoint)
     result.checkpoint_mb = measure.file_mb(checkpoint)
     for split_name in ("test",):
-        if split_name in dataset.splits:
-            result.metrics[split_name] = _keep_metrics(evaluate(model, meta, dataset.splits[split_name]))
+        if split_name in dataset.splits:  # the model train() returned: scored as validation scored it, nothing reloaded
+            result.metrics[split_name] = _keep_metrics(evaluate_model(model, meta, dataset, split=split_name))
 
     result.failed_step = "measure"
     channels, size = int(meta["in_channels"]), int(meta["input_size"])
     result.channels, result.input_size = channels, size
+    # measured on the CPU in the contiguous layout, as a checkpoint loaded by `fer predict` runs
+    model = model.to(device="cpu", memory_format=torch.contiguous_format)
     result.params = measure.param_count(model)
     result.mflops = measure.count_mflops(model, channels, size)
     result.speed = measure.inference_speed(model, channels, size, threads=config.threads or os.cpu_count() or 1)
@@ -187,7 +193,7 @@ def _drop_resume_state(cell_dir: Path) -> None:
 def execute_cell(job: Job, run_dir: Path, dataset: Dataset | None, *, command: str | None = None) -> CellResult:
     cell_dir = run_dir / job.cell_dir
     previous = read_result(cell_dir)
-    if previous is not None or _stale_state(cell_dir, job.config_hash):  # failed or outdated: start over, do not resume
+    if previous is not None or _stale_state(cell_dir, job):  # failed or outdated: start over, do not resume
         clear_cell(cell_dir)
     cell_dir.mkdir(parents=True, exist_ok=True)
     result = CellResult.failed(job, started_at=_now())

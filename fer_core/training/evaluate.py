@@ -1,4 +1,9 @@
-"""Batched inference with optional test-time augmentation, and metrics for a checkpoint on a dataset split."""
+"""The one evaluation driver: a model (in memory, or read from a checkpoint) plus data gives metrics.
+
+``fer eval`` (``evaluate_checkpoint``), the trainer's validation (``evaluate``) and a bench cell's test split
+(``evaluate_model`` on the model ``train()`` returns) all run through ``evaluate``, under one memory-layout rule:
+the model and its inputs take the layout the run trained in (channels_last unless its config says otherwise).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fer_core.api import Split
+from fer_core.api import Dataset, Split
 from fer_core.errors import DataError, UsageError
 from fer_core.preprocess import Preprocessing, conform_images, to_tensor
 from fer_core.training.metrics import classification_metrics
@@ -34,7 +39,7 @@ def predict_logits(
 
     if tta not in TTA_MODES:
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
-    images = conform_images(images_uint8, prep.channels, prep.size)
+    images = images_uint8 if _conformed(images_uint8, prep) else conform_images(images_uint8, prep.channels, prep.size)
     device = next(model.parameters(), torch.empty(0)).device
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     was_training = model.training
@@ -54,6 +59,33 @@ def predict_logits(
     return np.concatenate(chunks)
 
 
+def _conformed(images: np.ndarray, prep: Preprocessing) -> bool:
+    """Already uint8 at the model's size and channels (the trainer conforms its splits once)."""
+    expected = (prep.size, prep.size) if prep.channels == 1 else (prep.size, prep.size, prep.channels)
+    return images.dtype == np.uint8 and images.ndim in (3, 4) and tuple(images.shape[1:]) == expected and images.flags.c_contiguous
+
+
+def preprocessing_of(meta: dict[str, Any]) -> Preprocessing:
+    """The checkpoint's preprocessing; an in-memory record may hold tuples where its JSON form holds lists."""
+    record = meta["preprocessing"]
+    if isinstance(record, dict):
+        record = {key: list(value) if isinstance(value, tuple) else value for key, value in record.items()}
+    return Preprocessing.from_dict(record)
+
+
+def uses_channels_last(meta: dict[str, Any]) -> bool:
+    """The layout rule: the one the run trained in (``config.channels_last``); contiguous when the metadata has no config."""
+    config = meta.get("config")
+    return bool(config.get("channels_last", False)) if isinstance(config, dict) else False
+
+
+def in_eval_layout(model: nn.Module, meta: dict[str, Any]) -> nn.Module:
+    """``model`` (in place) in the memory layout it trained in, so evaluation runs the kernels validation ran."""
+    import torch
+
+    return model.to(memory_format=torch.channels_last if uses_channels_last(meta) else torch.contiguous_format)
+
+
 def _tta_views(x: torch.Tensor, tta: str) -> list[torch.Tensor]:
     import torch.nn.functional as F
 
@@ -71,7 +103,7 @@ def _tta_views(x: torch.Tensor, tta: str) -> list[torch.Tensor]:
 
 
 def evaluate(model: nn.Module, meta: dict[str, Any], split: Split, *, tta: str = "none", mask: np.ndarray | None = None) -> dict[str, Any]:
-    """Metrics of ``model`` (rebuilt from checkpoint ``meta``) on ``split``, optionally on the ``mask``-selected images only."""
+    """Metrics of ``model`` (described by checkpoint ``meta``) on ``split``, optionally on the ``mask``-selected images only."""
     import torch
     import torch.nn.functional as F
 
@@ -80,41 +112,33 @@ def evaluate(model: nn.Module, meta: dict[str, Any], split: Split, *, tta: str =
         images, labels = images[mask], labels[mask]
     if len(labels) == 0:
         raise DataError("nothing to evaluate: the split (after exclusions) is empty")
-    prep = Preprocessing.from_dict(meta["preprocessing"])
-    channels_last = bool(meta.get("config", {}).get("channels_last", False))
-    logits = predict_logits(model, images, prep, tta=tta, channels_last=channels_last)
+    prep = preprocessing_of(meta)
+    model = in_eval_layout(model, meta)
+    logits = predict_logits(model, images, prep, tta=tta, channels_last=uses_channels_last(meta))
     metrics = classification_metrics(labels, logits.argmax(axis=1), meta["classes"])
     metrics["loss"] = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels.astype(np.int64))))
     metrics["tta"] = tta
     return metrics
 
 
-def evaluate_checkpoint(
-    checkpoint: Path | str,
-    data: str,
+def evaluate_model(
+    model: nn.Module,
+    meta: dict[str, Any],
+    dataset: Dataset,
     *,
     split: str = "val",
     tta: str = "none",
     exclude_train_duplicates: bool = False,
-    data_options: dict[str, Any] | None = None,
+    checkpoint: Path | str | None = None,
 ) -> dict[str, Any]:
-    """Load a fer checkpoint and a dataset (anything ``load_dataset`` takes) and measure one split.
+    """Metrics of an in-memory ``model`` (with its checkpoint ``meta``) on one split of ``dataset``, with their context.
 
     The top-level metrics are always the plain ones; with ``tta`` they come again under ``with_tta``.
     """
-    from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
     from fer_core.data.dedup import train_duplicate_mask
-    from fer_core.data.loading import load_dataset
 
     if tta not in TTA_MODES:
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
-    weights = resolve_checkpoint(checkpoint)
-    model, meta = load_checkpoint(weights)
-    if meta.get("config", {}).get("channels_last"):
-        import torch
-
-        model = model.to(memory_format=torch.channels_last)  # the layout the trainer validated with: identical kernels
-    dataset = load_dataset(data, options=data_options)
     if tuple(dataset.classes) != tuple(meta["classes"]):
         raise DataError(f"dataset classes {list(dataset.classes)} differ from the checkpoint's {list(meta['classes'])}")
     if split not in dataset.splits:
@@ -126,7 +150,7 @@ def evaluate_checkpoint(
             raise UsageError("--exclude-train-duplicates makes no sense on the train split")
         mask = ~train_duplicate_mask(dataset, split)
     result = {
-        "checkpoint": str(weights),
+        "checkpoint": "" if checkpoint is None else str(checkpoint),
         "model": meta["model"],
         "data": dataset.name,
         "protocol": dataset.protocol,
@@ -138,6 +162,27 @@ def evaluate_checkpoint(
     if tta != "none":  # reported beside the plain number, never instead of it
         result["with_tta"] = evaluate(model, meta, target, tta=tta, mask=mask)
     return result
+
+
+def evaluate_checkpoint(
+    checkpoint: Path | str,
+    data: str,
+    *,
+    split: str = "val",
+    tta: str = "none",
+    exclude_train_duplicates: bool = False,
+    data_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Load a fer checkpoint and a dataset (anything ``load_dataset`` takes) and measure one split (``evaluate_model``)."""
+    from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
+    from fer_core.data.loading import load_dataset
+
+    if tta not in TTA_MODES:
+        raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
+    weights = resolve_checkpoint(checkpoint)
+    model, meta = load_checkpoint(weights)
+    dataset = load_dataset(data, options=data_options)
+    return evaluate_model(model, meta, dataset, split=split, tta=tta, exclude_train_duplicates=exclude_train_duplicates, checkpoint=weights)
 
 
 def remeasure_val_metrics(checkpoint: Path | str, data: str | None = None) -> dict[str, Any]:

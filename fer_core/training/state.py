@@ -66,6 +66,18 @@ def save_state(out_dir: Path, state: dict[str, Any]) -> None:
     atomic.write_json(out_dir / STATE_JSON, skeleton)
 
 
+def read_skeleton(out_dir: Path) -> Any:
+    """The JSON part of the saved state (recipe, counters, history) from the safetensors header, without the tensors."""
+    from safetensors import safe_open
+
+    weights_path = out_dir / STATE_WEIGHTS
+    try:
+        with safe_open(str(weights_path), framework="pt") as handle:
+            return json.loads(handle.metadata()[_SKELETON])
+    except Exception as exc:  # safetensors raises its own SafetensorError for a damaged header
+        raise _unreadable(weights_path, exc) from None
+
+
 def load_state(out_dir: Path) -> dict[str, Any] | None:
     """The saved state, or None when the folder holds none."""
     from safetensors import safe_open
@@ -78,5 +90,12 @@ def load_state(out_dir: Path) -> dict[str, Any] | None:
             skeleton = json.loads(handle.metadata()[_SKELETON])
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open has no __iter__)
         return unflatten(skeleton, tensors)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{weights_path}: training state is unreadable ({exc}); start a fresh run with another --out") from None
+    except Exception as exc:  # safetensors raises its own SafetensorError for a damaged file
+        raise _unreadable(weights_path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> CheckpointError:
+    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return CheckpointError(
+        f"{path}: training state is damaged or unreadable ({why}); train into another --out (or replace it with --overwrite)"
+    )
