@@ -4,9 +4,24 @@ from __future__ import annotations
 
 
 class FerError(Exception):
-    """A user-facing error. The CLI prints ``error: <message>`` and exits with ``exit_code``."""
+    """A user-facing error. The CLI prints ``error: <message>`` and exits with ``exit_code``.
+
+    The message is made printable on any UTF-8 stream: a file name that is not valid UTF-8 (Python keeps its bytes
+    as lone surrogates) is shown with backslash escapes instead of making the error itself crash while printing.
+    """
 
     exit_code = 1
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(printable(a) if isinstance(a, str) else a for a in args))
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable file-name bytes (``\\udcff``) shown as ``\\xff`` and any other lone surrogate escaped."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class UsageError(FerError):

@@ -15,7 +15,8 @@ from fer_core.checkpoint import load_checkpoint, read_metadata, recorded_data, s
 from fer_core.errors import CheckpointError, UsageError
 from fer_core.preprocess import Preprocessing
 from fer_core.registry import get_registry
-from tests.data_support import FER_FOLDERS, rewrite_fer_metadata, run_fer, small_checkpoint
+from tests.cli_support import run_fer
+from tests.data_support import FER_FOLDERS, rewrite_fer_metadata, small_checkpoint
 
 
 class _Payload:
@@ -88,7 +89,7 @@ def test_cache_dir_in_checkpoint_metadata_never_decides_where_fer_writes(tmp_pat
     meta["data"]["options"]["cache_dir"] = str(victim)
     rewrite_fer_metadata(weights, meta)
     assert recorded_data(read_metadata(weights)) == ("demo", {"train": 14, "val": 14, "test": 0})
-    code, out, err = run_fer(["eval", "-c", str(weights), "--json"], monkeypatch, capsys)
+    code, out, err = run_fer(monkeypatch, capsys, "eval", "-c", str(weights), "--json")
     assert code == 0, err
     assert json.loads(out)["n"] == 14
     assert not victim.exists()
@@ -163,7 +164,7 @@ def test_the_cli_says_one_line_for_a_wrong_typed_field(tmp_path, monkeypatch, ca
     meta = valid_meta(weights)
     meta["classes"] = "x"
     rewrite_fer_metadata(weights, meta)
-    code, out, err = run_fer(["eval", "-c", str(weights), "--data", "demo", "--json"], monkeypatch, capsys)
+    code, out, err = run_fer(monkeypatch, capsys, "eval", "-c", str(weights), "--data", "demo", "--json")
     assert code != 0 and out == ""
     assert err.startswith("error:") and "'classes'" in err and "Traceback" not in err
 
@@ -193,7 +194,7 @@ def test_eval_json_never_prints_nan_for_a_zero_std_checkpoint(tmp_path, monkeypa
     meta = valid_meta(weights)
     meta["preprocessing"]["std"] = [0]
     rewrite_fer_metadata(weights, meta)
-    code, out, err = run_fer(["eval", "-c", str(weights), "--json"], monkeypatch, capsys)
+    code, out, err = run_fer(monkeypatch, capsys, "eval", "-c", str(weights), "--json")
     assert code != 0 and "NaN" not in out and err.startswith("error:") and "std" in err
 
 
@@ -210,7 +211,7 @@ def test_a_checkpoint_whose_plugin_is_not_installed_names_the_recorded_distribut
     with pytest.raises(CheckpointError) as raised:
         load_checkpoint(weights)
     assert str(raised.value) == f"{weights}: model 'x' comes from distribution 'fer-foo' 1.2, which is not installed: pip install fer-foo"
-    code, _, err = run_fer(["eval", "-c", str(weights), "--data", "demo"], monkeypatch, capsys)
+    code, _, err = run_fer(monkeypatch, capsys, "eval", "-c", str(weights), "--data", "demo")
     assert code != 0 and "pip install fer-foo" in err and len(err.strip().splitlines()) == 1
 
 

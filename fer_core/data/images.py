@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.errors import DataError
+from fer_core.errors import DataError, printable
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".pbm", ".pnm", ".tif", ".tiff", ".webp"})
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
@@ -243,7 +243,7 @@ def handle_bad(bad: Sequence[tuple[str, str]], on_bad: str, where: str | Path) -
     shown = "; ".join(f"{path}: {reason}" for path, reason in bad[:SHOW_AT_MOST])
     more = f"; and {len(bad) - SHOW_AT_MOST} more" if len(bad) > SHOW_AT_MOST else ""
     if on_bad == "skip":
-        warnings.warn(f"skipped {len(bad)} bad file(s) in {where}: {shown}{more}", DataWarning, stacklevel=3)
+        warnings.warn(printable(f"skipped {len(bad)} bad file(s) in {where}: {shown}{more}"), DataWarning, stacklevel=3)
         return
     if len(bad) == 1:
         path, reason = bad[0]
@@ -255,6 +255,6 @@ def handle_empty(empty: Sequence[str], on_bad: str) -> None:
     if not empty:
         return
     if on_bad == "skip":
-        warnings.warn(f"skipped {len(empty)} empty class folder(s): {', '.join(empty)}", DataWarning, stacklevel=3)
+        warnings.warn(printable(f"skipped {len(empty)} empty class folder(s): {', '.join(empty)}"), DataWarning, stacklevel=3)
         return
     raise DataError(f"empty class folder: {empty[0]} has no images" + (f" (and {len(empty) - 1} more)" if len(empty) > 1 else ""))
