@@ -12,11 +12,13 @@ from fer_core.bench.executors import LocalExecutor
 from fer_core.bench.jobs import BenchSpec
 from fer_core.bench.report import SYNTHETIC_WARNING
 from fer_core.bench.runner import rebuild_report, run_bench
+from fer_core.bench.speed import SpeedSettings
 from fer_core.errors import UsageError
 from fer_core.registry import get_registry
 from tests.bench_support import FAST, register_failing_models, tiny_demo
 
 OK_CELLS = ["mycnn_v1__none__s0", "mycnn_v1__weighted__s0"]
+QUICK_SPEED = SpeedSettings(seconds_per_model=0.2, min_rounds=3, max_rounds=5)
 FAILED_CELLS = ["nan_model__none__s0", "nan_model__weighted__s0", "oom_model__none__s0", "oom_model__weighted__s0"]
 
 
@@ -34,7 +36,7 @@ def _spec(run_dir, **changes):
 
 def _run(spec, events=None):
     on_event = events.append if events is not None else (lambda event: None)
-    return run_bench(spec, LocalExecutor(datasets={"demo": tiny_demo()}), on_event, command="pytest grid")
+    return run_bench(spec, LocalExecutor(datasets={"demo": tiny_demo()}), on_event, command="pytest grid", speed=QUICK_SPEED)
 
 
 @pytest.fixture(scope="module")

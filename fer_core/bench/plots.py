@@ -10,6 +10,7 @@ from fer_core import atomic
 from fer_core.bench.cell import RESULT_FILE, CellResult
 from fer_core.bench.jobs import Job
 from fer_core.bench.results import Results
+from fer_core.bench.watermark import mark_synthetic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,8 +30,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path, synthetic: bool | None = False) -> Path:
     plt = _pyplot()
+    mark_synthetic(fig, synthetic)
     atomic.write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
     plt.close(fig)
     return path
@@ -81,7 +83,7 @@ def confusion_plot(result: CellResult, split: str, path: Path) -> Path | None:
         f"{_split_label(split)} split: accuracy {accuracy:.3f}, macro-F1 {macro_f1:.3f}  (rows sum to 1; counts in brackets)",
         fontsize=10,
     )
-    return _save(fig, path)
+    return _save(fig, path, result.dataset.get("synthetic"))
 
 
 def _ok_frame(results: Results) -> pd.DataFrame:
@@ -137,7 +139,7 @@ def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
     for label in axes[-1].get_xticklabels():
         label.set_horizontalalignment("right" if len(models) > 4 else "center")
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, results.dataset.get("synthetic"))
 
 
 def per_class_heatmap(results: Results, path: Path) -> Path | None:
@@ -161,7 +163,7 @@ def per_class_heatmap(results: Results, path: Path) -> Path | None:
         label.set_horizontalalignment("right")
     several = frame.groupby(["model", "balancer"], observed=True).size().max() > 1
     ax.set_title(f"per-class F1 on the {_split_label(results.ranking_split)} split" + (" (mean of seeds)" if several else ""), fontsize=11)
-    return _save(fig, path)
+    return _save(fig, path, results.dataset.get("synthetic"))
 
 
 def accuracy_speed_plot(results: Results, path: Path) -> Path | None:
@@ -190,18 +192,44 @@ def accuracy_speed_plot(results: Results, path: Path) -> Path | None:
     )
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
+    spread = _speed_spread(frame)
+    if spread is not None:
+        ax.errorbar(
+            frame["images_per_s"].astype(float),
+            frame[column].astype(float),
+            xerr=spread,
+            fmt="none",
+            ecolor="grey",
+            elinewidth=1,
+            capsize=3,
+            alpha=0.7,
+            zorder=0,
+        )
     speeds = frame["images_per_s"].astype(float)
     wide = speeds.max() / max(speeds.min(), 1e-9) > 20
     if wide:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    ax.set_xlabel("inference speed, images/s at batch 64" + (" (log scale)" if wide else ""))
+    ax.set_xlabel("inference speed, images/s at batch 64, median of the speed phase" + (" (log scale)" if wide else ""))
     ax.set_ylabel(f"{_split_label(results.ranking_split)} accuracy")
-    ax.set_title("accuracy vs inference speed (up and right is better)", fontsize=11)
+    note = "; bars: lowest to highest speed over the timing rounds" if spread is not None else ""
+    ax.set_title(f"accuracy vs inference speed (up and right is better{note})", fontsize=11)
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
-    return _save(fig, path)
+    return _save(fig, path, results.dataset.get("synthetic"))
+
+
+def _speed_spread(frame: pd.DataFrame) -> Any:
+    """[below, above] distances from each point's median speed to its spread's ends, or None without spreads."""
+    import numpy as np
+
+    if "images_per_s_lo" not in frame or frame["images_per_s_lo"].isna().all():
+        return None
+    median = frame["images_per_s"].astype(float).to_numpy()
+    lo = frame["images_per_s_lo"].astype(float).fillna(frame["images_per_s"]).to_numpy()
+    hi = frame["images_per_s_hi"].astype(float).fillna(frame["images_per_s"]).to_numpy()
+    return np.vstack([np.clip(median - lo, 0, None), np.clip(hi - median, 0, None)])
 
 
 def _newer(path: Path, than: Path) -> bool:

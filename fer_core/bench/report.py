@@ -198,6 +198,26 @@ def _plots(figures: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _speed_line(results: Results) -> str:
+    phase = results.speed
+    if not phase.get("models"):
+        return (
+            "- Speed: measured by each cell right after training (no speed phase in this run): images/s of a batch of 64, "
+            "latency the median of single images (p50), on this machine's CPU; indicative only on a shared machine."
+        )
+    load = phase.get("load_average_before") or ["?"]
+    rounds = sorted({figure.get("rounds") for figure in phase["models"].values()})
+    untimed = f"; {len(phase['errors'])} architecture(s) could not be timed" if phase.get("errors") else ""
+    return (
+        f"- Speed: one speed phase after training ({phase.get('started_at', '?')}): every architecture timed on the CPU with "
+        f"{phase.get('threads', '?')} thread(s) in {', '.join(map(str, rounds))} interleaved rounds after a warm-up; "
+        f"img/s is the median over rounds of a batch of {phase.get('batch', 64)}, p50 the median single-image latency, and "
+        "`images_per_s_lo`/`_hi` in results.csv the slowest and fastest round (the spread; speeds whose spreads overlap do not "
+        f"differ). Every cell of an architecture shows its one figure. Load average before: {load[0]} on "
+        f"{phase.get('cpu_count', '?')} CPUs{untimed}."
+    )
+
+
 def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None]], run: dict[str, Any], figures: dict[str, Any]) -> str:
     counts = {status: sum(r["status"] == status for r in results.rows) for status in ("ok", "failed", UNFINISHED, CORRUPT)}
     name = run.get("name") or run.get("spec", {}).get("name", "bench")
@@ -211,8 +231,7 @@ def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None
         + (f", {counts[CORRUPT]} with a damaged result.json." if counts[CORRUPT] else ".")
     )
     lines += [
-        "- Speed: images/s from the fastest of several timings of a batch of 64, latency the median of single images (p50), "
-        "on this machine's CPU with the cell's training threads (`threads` in results.csv); indicative only on a shared machine.",
+        _speed_line(results),
         "- MFLOPs: millions of multiply-adds per image at the cell's input size, counted as torchvision and timm do "
         "(ResNet18 at 224x224 = 1,800).",
         "",

@@ -11,14 +11,17 @@ import numpy as np
 from fer_core import atomic
 
 
-def _figure_saver(fig: Any, target: Path) -> None:
+def _figure_saver(fig: Any, target: Path, synthetic: bool = False) -> None:
     import matplotlib.pyplot as plt
 
+    from fer_core.bench.watermark import mark_synthetic
+
+    mark_synthetic(fig, synthetic)
     atomic.write_with(target, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
     plt.close(fig)
 
 
-def plot_curves(history: list[dict[str, Any]], target: Path, title: str) -> None:
+def plot_curves(history: list[dict[str, Any]], target: Path, title: str, synthetic: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,11 +40,16 @@ def plot_curves(history: list[dict[str, Any]], target: Path, title: str) -> None
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
-    _figure_saver(fig, target)
+    _figure_saver(fig, target, synthetic)
 
 
 def plot_confusion(
-    confusion: Sequence[Sequence[float]], normalized: Sequence[Sequence[float]], classes: Sequence[str], target: Path, title: str
+    confusion: Sequence[Sequence[float]],
+    normalized: Sequence[Sequence[float]],
+    classes: Sequence[str],
+    target: Path,
+    title: str,
+    synthetic: bool = False,
 ) -> None:
     import matplotlib
 
@@ -62,10 +70,10 @@ def plot_confusion(
         ax.tick_params(axis="x", rotation=45)
         ax.tick_params(axis="y", rotation=0)
     fig.suptitle(title)
-    _figure_saver(fig, target)
+    _figure_saver(fig, target, synthetic)
 
 
-def plot_per_class_f1(per_class: dict[str, dict[str, float]], target: Path, title: str) -> None:
+def plot_per_class_f1(per_class: dict[str, dict[str, float]], target: Path, title: str, synthetic: bool = False) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,21 +91,27 @@ def plot_per_class_f1(per_class: dict[str, dict[str, float]], target: Path, titl
     ax.set_ylabel("F1")
     ax.set_title(title)
     ax.tick_params(axis="x", rotation=30)
-    _figure_saver(fig, target)
+    _figure_saver(fig, target, synthetic)
 
 
 def write_run_plots(
-    plot_dir: Path, history: list[dict[str, Any]], val_metrics: dict[str, Any], classes: Sequence[str], label: str
+    plot_dir: Path,
+    history: list[dict[str, Any]],
+    val_metrics: dict[str, Any],
+    classes: Sequence[str],
+    label: str,
+    synthetic: bool = False,
 ) -> list[Path]:
-    """All plots of a run into ``plot_dir``; returns their paths."""
+    """All plots of a run into ``plot_dir``; returns their paths. ``synthetic`` stamps each with a SYNTHETIC mark."""
     paths = [plot_dir / "curves.png", plot_dir / "confusion.png", plot_dir / "per_class_f1.png"]
-    plot_curves(history, paths[0], f"{label}: training curves")
+    plot_curves(history, paths[0], f"{label}: training curves", synthetic)
     plot_confusion(
         val_metrics["confusion"],
         val_metrics["confusion_normalized"],
         classes,
         paths[1],
         f"{label}: validation confusion matrix (best epoch)",
+        synthetic,
     )
-    plot_per_class_f1(val_metrics["per_class"], paths[2], f"{label}: validation F1 per class (best epoch)")
+    plot_per_class_f1(val_metrics["per_class"], paths[2], f"{label}: validation F1 per class (best epoch)", synthetic)
     return paths
