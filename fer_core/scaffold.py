@@ -30,24 +30,34 @@ MODEL_CODE = """from __future__ import annotations
 from torch import nn
 
 from fer_core.api import ModelPlugin
+from fer_core.errors import UsageError
 
 
 class {cls}(ModelPlugin):
     description = "{title}: describe your architecture in one line."
     default_input_size = 48
 
+    # Options are this signature: `--model-opt width=64` arrives as width=64 (an int, typed by the annotation);
+    # an unknown or malformed option is a one-line error before anything is built.
+    def __init__(self, width: int = 32) -> None:
+        if width < 1:
+            raise UsageError(f"{name}: width must be positive, got {{width}}")
+        super().__init__(width=width)  # recorded in checkpoints as the model's options
+        self.width = width
+
     def build(self, num_classes: int, in_channels: int = 1, input_size: int = 48) -> nn.Module:
+        w = self.width
         return nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3, padding=1),
-            nn.BatchNorm2d(32),
+            nn.Conv2d(in_channels, w, 3, padding=1),
+            nn.BatchNorm2d(w),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1),
-            nn.BatchNorm2d(64),
+            nn.Conv2d(w, 2 * w, 3, padding=1),
+            nn.BatchNorm2d(2 * w),
             nn.ReLU(inplace=True),
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
-            nn.Linear(64, num_classes),
+            nn.Linear(2 * w, num_classes),
         )
 """
 
@@ -60,7 +70,11 @@ from fer_core.api import Balanced, Balancer, TrainSet
 
 class {cls}(Balancer):
     description = "{title}: describe your balancing method in one line."
+    # "resampled" (images/labels changed), "sample_weights" (a weighted sampler) or "class_weights" (a weighted loss)
     provides = frozenset({{"resampled"}})
+
+    # No __init__: it takes no options (any --balancer-opt is refused). To take some, write
+    # `def __init__(self, strength: float = 1.0) -> None: super().__init__(strength=strength)`.
 
     def balance(self, train: TrainSet, *, seed: int = 0) -> Balanced:
         rng = np.random.default_rng(seed)
@@ -85,6 +99,9 @@ A fer {kind_single} plugin. Install it next to fer-core and it appears in `fer l
     pip install -e .
     fer list {kind}
     pytest tests   # the fer conformance suite
+
+Its options are the keyword parameters of its `__init__`, typed by their annotations; fer refuses any other
+option in one line. The test module is named after the plugin, so several plugins' tests run in one pytest run.
 """
 
 KINDS = {"model": ("models", "fer.models", MODEL_CODE), "balancer": ("balancers", "fer.balancers", BALANCER_CODE)}
@@ -116,6 +133,7 @@ def new_plugin(name: str, kind: str, dest: Path) -> Path:
     (root / "tests").mkdir()
     (root / "pyproject.toml").write_text(PYPROJECT.format(**fields))
     (root / package / "__init__.py").write_text(code.format(**fields))
-    (root / "tests" / "test_conformance.py").write_text(TEST_CODE.format(**fields))
+    # Named after the plugin (and no tests/__init__.py): several skeletons' tests can run in one pytest session.
+    (root / "tests" / f"test_{name}_conformance.py").write_text(TEST_CODE.format(**fields))
     (root / "README.md").write_text(README.format(**fields))
     return root

@@ -4,14 +4,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.cli_support import run_fer_process as run_fer
 from tests.fakedist import make_distribution
 
 FER = [sys.executable, "-m", "fer_core"]
-
-
-def run_fer(*args, env_extra=None, cwd=None):
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([*FER, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
 
 
 def test_version():
@@ -87,7 +83,7 @@ def test_new_plugin_skeleton_is_installable_and_conforms(tmp_path):
     assert [p.name for p in wheel_dir.iterdir()] == ["fer_tiny_net-0.1.0-py3-none-any.whl"]
     tests = run_plugin_tests(root)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "6 passed" in tests.stdout
+    assert "7 passed" in tests.stdout
     again = run_fer("new-plugin", "tiny_net", "--dest", str(tmp_path))
     assert again.returncode == 2 and "already exists" in again.stderr
 
@@ -108,7 +104,7 @@ def test_new_plugin_balancer_skeleton_conforms(tmp_path):
     root = Path(tmp_path) / "fer-shuffle"
     tests = run_plugin_tests(root)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "4 passed" in tests.stdout
+    assert "5 passed" in tests.stdout
 
 
 def test_unknown_command_and_option_are_usage_errors_without_traceback():

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from fer_core.api import API_VERSION, Balanced, Balancer, ModelPlugin, TrainSet
+from fer_core.api import API_VERSION, Balanced, Balancer, ModelPlugin, Plugin, TrainSet
+from fer_core.errors import UsageError
 
 Check = Callable[[Any], None]
 TINY_BATCH = 2
@@ -150,6 +151,22 @@ def check_balancer_does_not_mutate_input(balancer_cls: type[Balancer]) -> None:
     assert np.array_equal(train.images, before_images) and np.array_equal(train.labels, before_labels)
 
 
+UNKNOWN_OPTION = "fer_conformance_no_such_option"
+
+
+def check_refuses_unknown_option(plugin_cls: type[Plugin]) -> None:
+    """An option the plugin does not declare is one ``UsageError`` line naming it, not silently accepted."""
+    try:
+        plugin_cls(**{UNKNOWN_OPTION: "1"})
+    except UsageError as exc:
+        message = str(exc)
+        assert UNKNOWN_OPTION in message and "\n" not in message, f"the error must be one line naming the option: {message!r}"
+        return
+    except TypeError as exc:
+        raise AssertionError(f"an unknown option must be a fer_core.errors.UsageError, not TypeError: {exc}") from None
+    raise AssertionError("an unknown option was accepted silently: declare the options in __init__'s signature or in options_schema")
+
+
 MODEL_CHECKS: list[Check] = [
     check_model_declares_itself,
     check_model_logits_shape,
@@ -157,12 +174,14 @@ MODEL_CHECKS: list[Check] = [
     check_model_deterministic_under_seed,
     check_model_trains_one_step,
     check_model_weights_round_trip,
+    check_refuses_unknown_option,
 ]
 BALANCER_CHECKS: list[Check] = [
     check_balancer_declares_itself,
     check_balancer_output_valid,
     check_balancer_deterministic,
     check_balancer_does_not_mutate_input,
+    check_refuses_unknown_option,
 ]
 
 
