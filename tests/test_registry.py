@@ -1,3 +1,4 @@
+import json
 import sys
 from importlib.metadata import EntryPoint
 from typing import ClassVar
@@ -255,3 +256,26 @@ def test_a_plugin_keeping_the_base_init_takes_no_options_and_declared_ones_are_t
 
     assert not NumpyOnly.supports_tensor and not hasattr(NumpyOnly(), "augment_tensor")
     assert OnDevice.supports_tensor and hasattr(OnDevice(), "augment_tensor")
+
+
+def test_fer_list_prints_every_plugin_when_one_exits_at_import_and_one_in_build(plugins):
+    from tests.cli_support import run_fer_process
+
+    plugins.install("fer-exits", {"fer.models": {"exits_on_import": "fer_exits2_mod:Model"}}, {"fer_exits2_mod": EXITS_AT_IMPORT})
+    plugins.install("fer-stops", {"fer.balancers": {"stops_on_import": "fer_stops2_mod:Model"}}, {"fer_stops2_mod": INTERRUPTS_AT_IMPORT})
+    plugins.install(
+        "fer-exit-build", {"fer.models": {"exits_in_build": "fer_exit_build2_mod:Model"}}, {"fer_exit_build2_mod": EXITS_IN_BUILD}
+    )
+    listed = run_fer_process("list", "--json", env_extra=plugins.env)
+    assert listed.code == 0, listed.err
+    rows = {r["name"]: r for r in json.loads(listed.out)}
+    assert rows["exits_on_import"]["status"] == rows["stops_on_import"]["status"] == rows["exits_in_build"]["status"] == "broken"
+    assert rows["exits_on_import"]["error"] == "importing fer_exits2_mod:Model called sys.exit(3)"
+    assert rows["exits_in_build"]["error"] == "model plugin fer_exit_build2_mod:Model: build() called sys.exit(4)"
+    assert rows["mycnn_v1"]["status"] == "ok" and rows["weighted"]["status"] == "ok" and rows["haar"]["status"] == "ok"
+    table = run_fer_process("list", env_extra={**plugins.env, "COLUMNS": "200"})
+    assert table.code == 0 and "exits_on_import" in table.out and "mycnn_v1" in table.out and "Traceback" not in table.err
+    trained = run_fer_process("train", "--model", "exits_in_build", "--data", "demo", "--epochs", "1", env_extra=plugins.env)
+    errors = [line for line in trained.err.splitlines() if line.startswith("error:")]
+    assert trained.code == 1 and "Traceback" not in trained.err
+    assert errors == ["error: model plugin fer_exit_build2_mod:Model: build() called sys.exit(4)"]
