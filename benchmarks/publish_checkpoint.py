@@ -1,4 +1,4 @@
-"""Copy a run's best checkpoint into checkpoints/NAME, optionally with float16 or int8 weights, and re-measure it.
+"""Copy a run's best checkpoint into plugins/fer-weights/fer_weights/NAME, optionally as float16 or int8, and re-measure it.
 
     .venv/bin/python benchmarks/publish_checkpoint.py runs/reference/fer-fast fer-fast
     .venv/bin/python benchmarks/publish_checkpoint.py runs/gpu/v6-adamw-standard fer-accurate --int8
@@ -6,7 +6,7 @@
 float16 storage halves the file, int8 (conv and linear weights with one float32 scale per output channel, see
 fer_core/quantize.py) quarters it; either way the weights are float32 again once loaded. Because the rounding
 can move a prediction, ``val_metrics`` in the published metadata are measured again on the stored weights (the
-trainer's own numbers stay under ``training_val_metrics``), so `fer eval --checkpoint checkpoints/NAME --split val`
+trainer's own numbers stay under ``training_val_metrics``), so `fer eval --checkpoint plugins/fer-weights/fer_weights/NAME --split val`
 reproduces exactly what the metadata and benchmarks/reference.md say.
 """
 
@@ -25,11 +25,11 @@ from fer_core.training.evaluate import remeasure_val_metrics
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", help="A run folder or checkpoint.")
-    parser.add_argument("name", help="Published name: writes checkpoints/NAME.safetensors and checkpoints/NAME.json.")
+    parser.add_argument("name", help="Writes OUT_DIR/NAME.safetensors and NAME.json; register NAME in fer-weights' pyproject.")
     storage = parser.add_mutually_exclusive_group()
     storage.add_argument("--half", action="store_true", help="Store floating-point weights as float16.")
     storage.add_argument("--int8", action="store_true", help="Store conv and linear weights as int8 with per-channel scales.")
-    parser.add_argument("--out-dir", type=Path, default=Path("checkpoints"))
+    parser.add_argument("--out-dir", type=Path, default=Path("plugins/fer-weights/fer_weights"))
     args = parser.parse_args(argv)
 
     source = resolve_checkpoint(args.run)

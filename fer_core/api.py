@@ -310,17 +310,35 @@ class DatasetSource(Plugin, ABC):
     def load(self, path: Path | None) -> Dataset: ...
 
 
+Point = tuple[float, float]
+
+
 @dataclass(frozen=True)
 class Box:
+    """A face in image pixels: top-left corner, width, height.
+
+    ``score`` is the detector's confidence in [0, 1], or None for a detector that has none (OpenCV's Haar cascade);
+    plugins written for API 1 that leave it out still get 1.0. ``landmarks``, when the detector finds them, are five
+    (x, y) points in image pixels, in the order MTCNN and RetinaFace use: the eye on the image's left, the other eye,
+    the nose tip, the mouth corner on the image's left, the other mouth corner. None when the detector gives none.
+    """
+
     x: int
     y: int
     w: int
     h: int
-    score: float = 1.0
+    score: float | None = 1.0
+    landmarks: tuple[Point, ...] | None = None
 
 
 class Detector(Plugin, ABC):
-    """Finds faces in an image (H, W) gray or (H, W, 3) BGR uint8."""
+    """Finds faces in an image (H, W) gray or (H, W, 3) BGR uint8.
+
+    ``priority`` ranks installed detectors: the healthy detector with the highest priority is the default of
+    `fer predict` and ``Predictor`` (fer-mtcnn's declares 10, the built-in Haar cascade 1, a plugin that says nothing 0).
+    """
+
+    priority: ClassVar[int] = 0
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> list[Box]: ...

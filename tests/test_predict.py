@@ -30,7 +30,8 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictor(checkpoint):
-    return Predictor.from_checkpoint(checkpoint)
+    """Haar, so that the drawn test face's box is exactly where it was pasted (MTCNN's own tests are in test_predict_mtcnn)."""
+    return Predictor.from_checkpoint(checkpoint, detector="haar")
 
 
 @pytest.mark.parametrize("color", [True, False])
@@ -51,8 +52,14 @@ def test_haar_is_the_registered_haar_detector_and_checks_its_options():
     assert isinstance(get_registry().create("detectors", "haar", min_size=40), HaarDetector)
     with pytest.raises(UsageError, match="scale_factor"):
         HaarDetector(scale_factor=1.0)
-    with pytest.raises(UnknownPluginError, match="bad options"):
+    with pytest.raises((UsageError, UnknownPluginError), match="window"):
         get_registry().create("detectors", "haar", window=3)
+
+
+def test_haar_boxes_say_they_carry_no_confidence():
+    image, _ = face_scene()
+    (box,) = HaarDetector().detect(image)
+    assert box.score is None and box.landmarks is None
 
 
 def test_haar_explains_what_to_do_when_opencv_has_no_cascades(monkeypatch):
@@ -76,7 +83,8 @@ def test_predict_returns_one_typed_result_at_the_face(predictor):
     assert sum(face.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
     assert face.label == max(face.probabilities, key=face.probabilities.get)
     assert face.score == face.probabilities[face.label]
-    assert set(face.to_dict()) == {"box", "label", "score", "probabilities"}
+    assert set(face.to_dict()) == {"box", "label", "score", "probabilities", "track"}
+    assert face.to_dict()["track"] is None and face.to_dict()["box"]["landmarks"] is None
 
 
 def test_predict_says_no_face_with_an_empty_list(predictor):
@@ -84,7 +92,7 @@ def test_predict_says_no_face_with_an_empty_list(predictor):
 
 
 def test_the_head_decides_the_label(tmp_path):
-    happy = Predictor.from_checkpoint(make_checkpoint(tmp_path, favour="happy"))
+    happy = Predictor.from_checkpoint(make_checkpoint(tmp_path, favour="happy"), detector="haar")
     (face,) = happy.predict(face_scene()[0])
     assert face.label == "happy" and face.score > 0.9
 
@@ -93,7 +101,7 @@ def test_crops_are_preprocessed_exactly_as_the_sidecar_says(tmp_path):
     """A 3-channel, 40-pixel checkpoint with its own mean/std: the predictor must feed what we compute by hand."""
     prep = Preprocessing(channels=3, size=40, mean=(0.4, 0.5, 0.6), std=(0.2, 0.25, 0.3))
     weights = make_checkpoint(tmp_path, channels=3, size=40, prep=prep)
-    predictor = Predictor.from_checkpoint(weights, margin=0.2)
+    predictor = Predictor.from_checkpoint(weights, margin=0.2, detector="haar")
     image = face_scene(color=False)[0]  # gray photo into an RGB model
     (face,) = predictor.predict(image)
     model, _ = load_checkpoint(weights)
@@ -149,7 +157,9 @@ def test_images_can_be_paths_and_corrupt_files_raise_a_data_error(predictor, tmp
     with pytest.raises(DataError, match="not a readable image"):
         predictor.predict(write_corrupt_jpeg(tmp_path / "bad.jpg"))
     with pytest.raises(UsageError, match="uint8"):
-        predictor.predict(np.zeros((10, 10), np.float32))
+        predictor.predict(np.zeros((10, 10), np.int16))
+    with pytest.raises(UsageError, match=r"\[0, 1\]"):
+        predictor.predict(np.full((10, 10), 2.0, np.float32))
 
 
 def test_files_that_are_not_fer_checkpoints_are_refused(tmp_path):
@@ -178,10 +188,25 @@ def test_bad_predictor_options_are_usage_errors(checkpoint):
 def test_onnx_runtime_gives_torch_probabilities(checkpoint, predictor):
     pytest.importorskip("onnxruntime")
     image = face_scene()[0]
-    (expected,) = predictor.predict(image)
-    (got,) = Predictor.from_checkpoint(checkpoint, runtime="onnx").predict(image)
+    torch_predictor = Predictor.from_checkpoint(checkpoint, runtime="torch", detector="haar")
+    assert torch_predictor.runtime.name == "torch"
+    (expected,) = torch_predictor.predict(image)
+    (got,) = Predictor.from_checkpoint(checkpoint, runtime="onnx", detector="haar").predict(image)
     assert got.box == expected.box and got.label == expected.label
     assert list(got.probabilities.values()) == pytest.approx(list(expected.probabilities.values()), abs=1e-5)
+
+
+def test_auto_runtime_is_onnx_when_installed_else_torch(checkpoint, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    assert Predictor.from_checkpoint(checkpoint, detector=None).runtime.name == "onnx"
+    monkeypatch.setattr("fer_core.predict.loading.onnx_available", lambda: False)
+    assert Predictor.from_checkpoint(checkpoint, detector=None).runtime.name == "torch"
+
+
+def test_the_torch_runtime_runs_channels_last(checkpoint):
+    engine = Predictor.from_checkpoint(checkpoint, detector=None, runtime="torch").runtime
+    conv = next(m for m in engine.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_onnx_runtime_missing_says_how_to_install_it(checkpoint, monkeypatch):

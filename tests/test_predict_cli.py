@@ -47,6 +47,7 @@ def folder_run(mixed_folder, happy_checkpoint, tmp_path_factory):
     """One real `fer` process over the mixed folder (JSON + annotation), shared by the checks below."""
     out_dir = tmp_path_factory.mktemp("annotated")
     args = [str(mixed_folder), "-c", str(happy_checkpoint), "--json", "--annotate", str(out_dir), "--batch", "2", "--every", "2"]
+    args += ["--detector", "haar"]  # the drawn faces' boxes are exactly where they were pasted (MTCNN: test_predict_mtcnn.py)
     proc = subprocess.run([str(FER), "predict", *args], capture_output=True, text=True, timeout=120)
     return proc, out_dir
 
@@ -59,9 +60,12 @@ def test_a_mixed_folder_completes_reports_the_bad_files_and_exits_1(folder_run):
     proc, _ = folder_run
     assert proc.returncode == 1, proc.stderr
     document = json.loads(proc.stdout)
-    assert {r["status"] for r in by_source(document, "broken.jpg") + by_source(document, "notes.txt")} == {"error"}
-    assert "broken.jpg: not a readable image" in proc.stderr and "notes.txt" in proc.stderr
-    assert document["summary"]["failed"] == 2
+    assert [r["status"] for r in by_source(document, "broken.jpg")] == ["error"]
+    assert "broken.jpg: not a readable image" in proc.stderr
+    assert document["summary"]["failed"] == 1
+    # a file in a folder that is neither image nor video is skipped and counted, not a failure
+    assert by_source(document, "notes.txt") == [] and document["summary"]["skipped"] == 1
+    assert "1 files skipped (neither image nor video" in proc.stderr
 
 
 def test_json_schema_and_faces(folder_run):
@@ -70,14 +74,16 @@ def test_json_schema_and_faces(folder_run):
     for record in document["results"]:
         assert set(record) == {"source", "frame", "time_s", "status", "error", "faces", "outputs"}
         for face in record["faces"]:
-            assert set(face) == {"box", "label", "score", "probabilities"}
-            assert set(face["box"]) == {"x", "y", "w", "h", "score"}
+            assert set(face) == {"box", "label", "score", "probabilities", "track"}
+            assert set(face["box"]) == {"x", "y", "w", "h", "score", "landmarks"}
+            assert face["box"]["score"] is None and face["box"]["landmarks"] is None  # Haar has neither
             assert list(face["probabilities"]) == list(CLASSES)
             assert face["label"] == "happy" and face["score"] == max(face["probabilities"].values())
     (face_record,) = by_source(document, "/face.png")[:1]
     (face,) = face_record["faces"]
     assert iou(Box(**face["box"]), face_scene(at=FACE_AT)[1]) > 0.8
     assert iou(Box(**by_source(document, "sub/face.png")[0]["faces"][0]["box"]), face_scene(at=(20, 30))[1]) > 0.8
+    assert document["detector"] == "haar" and document["smooth"] == 5
     assert by_source(document, "empty.jpg")[0] | {"outputs": None} == {
         "source": str(Path(face_record["source"]).with_name("empty.jpg")),
         "frame": None,
@@ -101,14 +107,14 @@ def test_video_frames_are_analysed_every_n_and_located(folder_run):
 
 def test_annotated_images_video_and_timeline_are_written(folder_run, mixed_folder):
     _, out_dir = folder_run
-    annotated = cv2.imread(str(out_dir / "face.png"))
+    annotated = cv2.imread(str(out_dir / "face.annotated.png"))
     original = cv2.imread(str(mixed_folder / "face.png"))
     assert annotated.shape == original.shape and not np.array_equal(annotated, original)
     document = json.loads(folder_run[0].stdout)
     box = Box(**by_source(document, "/face.png")[0]["faces"][0]["box"])
     assert tuple(annotated[box.y + box.h // 2, box.x]) == class_color(CLASSES, "happy")  # the box's left edge
-    assert (out_dir / "sub" / "face.png").is_file() and (out_dir / "empty.jpg").is_file()
-    assert not (out_dir / "broken.jpg").exists()
+    assert (out_dir / "sub" / "face.annotated.png").is_file() and (out_dir / "empty.annotated.jpg").is_file()
+    assert not list(out_dir.glob("broken*"))
 
     video = cv2.VideoCapture(str(out_dir / "clip.annotated.mp4"))
     assert video.isOpened() and int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 6  # every frame, not only analysed ones
@@ -117,6 +123,7 @@ def test_annotated_images_video_and_timeline_are_written(folder_run, mixed_folde
         rows = list(csv.DictReader(handle))
     assert [int(r["frame"]) for r in rows] == [0, 2, 4]
     assert all(r["label"] == "happy" and abs(sum(float(r[c]) for c in CLASSES) - 1) < 1e-4 for r in rows)
+    assert {r["track"] for r in rows} == {"0"}  # one face moving right: one track
     assert cv2.imread(str(out_dir / "clip.timeline.png")) is not None
     assert by_source(document, "clip.mp4")[-1]["outputs"] == [
         str(out_dir / n) for n in ("clip.annotated.mp4", "clip.timeline.csv", "clip.timeline.png")
@@ -142,7 +149,7 @@ def test_no_detect_treats_the_image_as_a_face(monkeypatch, capsys, mixed_folder,
     )
     assert code == 0
     (record,) = json.loads(out)["results"]
-    assert record["faces"][0]["box"] == {"x": 0, "y": 0, "w": 260, "h": 200, "score": 1.0}
+    assert record["faces"][0]["box"] == {"x": 0, "y": 0, "w": 260, "h": 200, "score": 1.0, "landmarks": None}
 
 
 def test_onnx_runtime_matches_torch_through_the_cli(monkeypatch, capsys, mixed_folder, happy_checkpoint):
@@ -172,7 +179,8 @@ def test_a_file_that_is_not_a_fer_checkpoint_is_refused(monkeypatch, capsys, tmp
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--json", "--csv"], "choose one of --json and --csv"),
+        (["--json", "--csv"], "choose one of --json, --jsonl and --csv"),
+        (["--jsonl", "--json"], "choose one of --json, --jsonl and --csv"),
         (["--detector", "nosuchdetector"], "unknown detector 'nosuchdetector'"),
         (["--detector-opt", "min_size"], "--detector-opt expects KEY=VALUE"),
         (["--runtime", "tensorrt"], "unknown runtime 'tensorrt'"),
@@ -183,10 +191,10 @@ def test_bad_options_exit_2_with_one_line(monkeypatch, capsys, mixed_folder, hap
     assert code == 2 and message in err
 
 
-def test_missing_default_checkpoint_asks_for_one(monkeypatch, capsys, tmp_path, mixed_folder):
+def test_an_unknown_weights_name_is_one_line(monkeypatch, capsys, tmp_path, mixed_folder):
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_fer(monkeypatch, capsys, "predict", str(mixed_folder / "face.png"))
-    assert code == 2 and "checkpoints/fer-fast.safetensors does not exist; pass --checkpoint" in err
+    code, _, err = run_fer(monkeypatch, capsys, "predict", str(mixed_folder / "face.png"), "-c", "fer-nosuch")
+    assert code != 0 and "'fer-nosuch' is neither an installed weights name" in err and len(err.strip().splitlines()) == 1
 
 
 def test_missing_paths_and_unreadable_videos_are_reported(monkeypatch, capsys, tmp_path, happy_checkpoint):

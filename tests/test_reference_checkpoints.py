@@ -1,4 +1,5 @@
-"""The shipped reference checkpoints in checkpoints/: loadable safetensors with everything predict and retraining need.
+"""The shipped reference checkpoints (plugins/fer-weights, installed as named weights): loadable safetensors with
+everything predict and retraining need, a model card each, and resolvable by name from any directory.
 
 Their PublicTest numbers are checked against ../shared/data/fer2013 where that folder exists (skipped elsewhere).
 """
@@ -16,13 +17,33 @@ from fer_core.checkpoint import load_checkpoint, read_metadata
 from fer_core.predict import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINTS = sorted((ROOT / "checkpoints").glob("*.safetensors"))
+WEIGHTS_DIR = ROOT / "plugins" / "fer-weights" / "fer_weights"
+CHECKPOINTS = sorted(WEIGHTS_DIR.glob("*.safetensors"))
 DATA = ROOT.parent / "shared" / "data" / "fer2013"
 NAMES = [c.name.removesuffix(".safetensors") for c in CHECKPOINTS]
 
 
 def test_the_reference_checkpoints_are_shipped():
-    assert {"fer-fast", "fer-accurate"} <= set(NAMES), NAMES
+    assert {"fer-fast", "fer-accurate", "fer-ensemble"} <= set(NAMES), NAMES
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS, ids=NAMES)
+def test_each_checkpoint_has_a_model_card_with_data_use_limits_and_licence(checkpoint):
+    card = checkpoint.with_suffix(".md").read_text(encoding="utf-8")
+    for heading in ("## Data and protocol", "## Intended use", "## Limits", "## Licence of the weights"):
+        assert heading in card
+    assert "PublicTest" in card and "PrivateTest" in card and "research" in card.lower()
+    accuracy = read_metadata(checkpoint)["val_metrics"]["accuracy"]
+    assert f"accuracy {accuracy:.4f}" in card  # the card quotes the metadata's own number
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS, ids=NAMES)
+def test_installed_names_resolve_to_the_shipped_files(checkpoint):
+    from fer_core.predict.weights import installed_weights, resolve_weights
+
+    if checkpoint.stem not in installed_weights():
+        pytest.skip("fer-weights is not installed in this environment")
+    assert resolve_weights(checkpoint.stem).resolve() == checkpoint.resolve()
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS, ids=NAMES)

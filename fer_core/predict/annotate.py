@@ -35,7 +35,7 @@ def draw_predictions(image: np.ndarray, faces: Sequence[FacePrediction], classes
     for face in faces:
         box, color = face.box, class_color(classes, face.label)
         cv2.rectangle(canvas, (box.x, box.y), (box.x + box.w - 1, box.y + box.h - 1), color, thickness)
-        text = f"{face.label} {face.score:.2f}"
+        text = f"{face.label} {face.score:.2f}" if face.track is None else f"#{face.track} {face.label} {face.score:.2f}"
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         top = box.y - th - base - 2 if box.y - th - base - 2 >= 0 else box.y + box.h
         cv2.rectangle(canvas, (box.x, top), (box.x + tw + 4, top + th + base + 2), color, -1)
@@ -82,21 +82,23 @@ class VideoWriter:
             self._writer = None
 
 
-TIMELINE_FIELDS = ("frame", "time_s", "faces", "label", "score")
+TIMELINE_FIELDS = ("frame", "time_s", "faces", "track", "label", "score")
+MAX_PLOTTED_TRACKS = 8
 
 
 def write_timeline(records: Sequence[Record], classes: Sequence[str], csv_path: Path, plot_path: Path, title: str) -> None:
-    """One row per analysed frame: the main (largest) face's emotion and every class probability; empty when no face."""
+    """One row per tracked face per analysed frame (every class probability, smoothed as predicted); a frame without
+    a face still gets one row with empty face fields."""
     rows: list[dict[str, object]] = []
     for record in records:
-        row: dict[str, object] = {"frame": record.frame, "time_s": "" if record.time_s is None else round(record.time_s, 4)}
-        row["faces"] = len(record.faces)
-        main = record.faces[0] if record.faces else None
-        row["label"] = main.label if main else ""
-        row["score"] = round(main.score, 6) if main else ""
-        for name in classes:
-            row[name] = round(main.probabilities[name], 6) if main else ""
-        rows.append(row)
+        base: dict[str, object] = {"frame": record.frame, "time_s": "" if record.time_s is None else round(record.time_s, 4)}
+        base["faces"] = len(record.faces)
+        if not record.faces:
+            rows.append({**base, "track": "", "label": "", "score": "", **{name: "" for name in classes}})
+        for face in record.faces:
+            row = {**base, "track": "" if face.track is None else face.track, "label": face.label, "score": round(face.score, 6)}
+            row.update({name: round(face.probabilities[name], 6) for name in classes})
+            rows.append(row)
 
     def write_csv(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
@@ -108,7 +110,18 @@ def write_timeline(records: Sequence[Record], classes: Sequence[str], csv_path: 
     plot_timeline(records, classes, plot_path, title)
 
 
+def track_series(records: Sequence[Record]) -> dict[int | None, list[tuple[int, FacePrediction]]]:
+    """Each track's (record index, face), longest track first; untracked faces (``track`` None) share one series."""
+    series: dict[int | None, list[tuple[int, FacePrediction]]] = {}
+    for index, record in enumerate(records):
+        for face in record.faces:
+            series.setdefault(face.track, []).append((index, face))
+    return dict(sorted(series.items(), key=lambda item: (-len(item[1]), -1 if item[0] is None else item[0])))
+
+
 def plot_timeline(records: Sequence[Record], classes: Sequence[str], path: Path, title: str) -> None:
+    """One panel per track (the longest ``MAX_PLOTTED_TRACKS``; the CSV has them all), every class probability over time;
+    gaps where the track was not seen."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,14 +129,24 @@ def plot_timeline(records: Sequence[Record], classes: Sequence[str], path: Path,
 
     timed = all(r.time_s is not None for r in records)
     times = np.array([r.time_s if timed else r.frame for r in records], dtype=float)
-    figure, axis = plt.subplots(figsize=(9, 3.6), dpi=100)
-    for index, name in enumerate(classes):
-        values = np.array([r.faces[0].probabilities[name] if r.faces else np.nan for r in records], dtype=float)
-        b, g, r = PALETTE[index % len(PALETTE)]
-        axis.plot(times, values, label=name, color=(r / 255, g / 255, b / 255), linewidth=1.5)
-    axis.set(xlabel="time (s)" if timed else "frame", ylabel="probability (main face)", ylim=(0, 1), title=title)
-    axis.grid(alpha=0.3)
-    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    series = track_series(records)
+    shown = list(series.items())[:MAX_PLOTTED_TRACKS]
+    panels = max(1, len(shown))
+    figure, axes = plt.subplots(panels, 1, figsize=(9, 1.2 + 2.2 * panels), dpi=100, sharex=True, squeeze=False)
+    for axis, (track, faces) in zip(axes[:, 0], shown or [(None, [])], strict=True):
+        for index, name in enumerate(classes):
+            values = np.full(len(records), np.nan)
+            for where, face in faces:
+                values[where] = face.probabilities[name]
+            b, g, r = PALETTE[index % len(PALETTE)]
+            axis.plot(times, values, label=name, color=(r / 255, g / 255, b / 255), linewidth=1.4)
+        label = "no face found" if not faces else f"track {track}" if track is not None else "faces"
+        axis.set(ylabel="probability", ylim=(0, 1), title=f"{label} ({len(faces)} frames)" if faces else label)
+        axis.grid(alpha=0.3)
+    hidden = len(series) - len(shown)
+    axes[-1, 0].set_xlabel(("time (s)" if timed else "frame") + (f"; {hidden} shorter tracks only in the CSV" if hidden > 0 else ""))
+    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    figure.suptitle(title)
     figure.tight_layout()
     atomic.write_with(path, lambda tmp: figure.savefig(tmp, format="png"))
     plt.close(figure)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from fer_core.api import Box, Detector
 from fer_core.errors import FerError, UsageError
+
+if TYPE_CHECKING:
+    from fer_core.registry import Registry
 
 HAAR_CASCADE = "haarcascade_frontalface_default.xml"
 
@@ -15,7 +18,8 @@ HAAR_CASCADE = "haarcascade_frontalface_default.xml"
 class HaarDetector(Detector):
     """OpenCV's frontal-face Haar cascade (ships inside opencv-python 4.x, no download)."""
 
-    description: ClassVar[str] = "OpenCV Haar cascade, frontal faces; fast, offline, no weights to fetch."
+    description: ClassVar[str] = "OpenCV Haar cascade, frontal faces; no confidence, no landmarks; the dependency-free fallback."
+    priority: ClassVar[int] = 1  # above a plugin that declares nothing, below any real detector (fer-mtcnn: 10)
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 30, equalize: bool = True) -> None:
         super().__init__(scale_factor=scale_factor, min_neighbors=min_neighbors, min_size=min_size, equalize=equalize)
@@ -38,8 +42,25 @@ class HaarDetector(Detector):
         found = self._cascade.detectMultiScale(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(self.min_size, self.min_size)
         )
-        boxes = [Box(int(x), int(y), int(w), int(h)) for x, y, w, h in np.asarray(found).reshape(-1, 4)]
+        # The cascade gives no confidence: score None says so (API-1 plugins that give none default to 1.0).
+        boxes = [Box(int(x), int(y), int(w), int(h), score=None) for x, y, w, h in np.asarray(found).reshape(-1, 4)]
         return sorted(boxes, key=lambda b: b.w * b.h, reverse=True)
+
+
+def default_detector(registry: Registry | None = None) -> str:
+    """The name of the healthy installed detector with the highest ``priority`` (ties: alphabetical)."""
+    from fer_core.registry import get_registry
+
+    registry = registry or get_registry()
+    ranked = []
+    for entry in registry.load_all("detectors"):
+        if entry.status != "ok" or entry.is_namespace:
+            continue
+        priority = getattr(entry.obj, "priority", 0)
+        ranked.append((-(priority if isinstance(priority, int) else 0), entry.name.lower(), entry.name))
+    if not ranked:
+        raise FerError("no face detector is installed and healthy (`fer list detectors`); reinstall fer-core")
+    return min(ranked)[2]
 
 
 def load_haar_cascade() -> Any:
