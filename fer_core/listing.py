@@ -36,6 +36,10 @@ def describe_plugins(kinds: list[str] | None = None, *, params: bool = True, reg
                     row["status"], row["error"] = "broken", str(exc).splitlines()[0]
                 except Exception as exc:  # a model that cannot build is broken, not fatal
                     row["status"], row["error"] = "broken", f"build failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            if kind == "weights" and entry.status == "ok":  # model, classes, input, PublicTest numbers, size, licence
+                from fer_core.predict.weights import weights_row
+
+                row.update(weights_row(entry))
             rows.append(row)
     return rows
 

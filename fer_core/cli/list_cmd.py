@@ -39,6 +39,11 @@ def register(app: typer.Typer) -> None:
             table.add_column("version", no_wrap=True)
             if group == "models":
                 table.add_column("params", justify="right", no_wrap=True)
+            if group == "weights":
+                from fer_core.predict.weights import WEIGHTS_COLUMNS, weights_cells
+
+                for column in WEIGHTS_COLUMNS:
+                    table.add_column(column, overflow="fold")
             table.add_column("status", overflow="fold")
             if wide:
                 table.add_column("description", overflow="fold")
@@ -47,6 +52,8 @@ def register(app: typer.Typer) -> None:
                 cells = [row["name"], row["distribution"], row["version"]]
                 if group == "models":
                     cells.append(f"{row['params']:,}" if row["params"] else "")
+                if group == "weights":
+                    cells.extend(escape(cell) for cell in weights_cells(row))
                 cells.append(status)
                 table.add_row(*cells, *([escape(row["description"])] if wide else []))
             out.print(table)

@@ -122,3 +122,31 @@ def licence_note(card: Path) -> str:
         if match:
             return match.group(1).strip(" *")
     return ""
+
+
+WEIGHTS_COLUMNS = ("model", "classes", "input", "PublicTest acc", "macro-F1", "size", "licence")
+
+
+def weights_row(entry: Any) -> dict[str, Any]:
+    """The extra fields `fer list weights` (and its --json) gives an installed weights entry; a broken one says why."""
+    try:
+        return describe_weights(entry.obj, entry.target)
+    except FerError as exc:
+        return {"status": "broken", "error": str(exc).splitlines()[0]}
+
+
+def weights_cells(row: dict[str, Any]) -> list[str]:
+    def number(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, int | float) else ""
+
+    size = row.get("size_bytes")
+    classes = row.get("classes") or []
+    return [
+        str(row.get("model") or ""),
+        f"{len(classes)}" if classes else "",
+        str(row.get("input") or ""),
+        number(row.get("accuracy")),
+        number(row.get("macro_f1")),
+        f"{size / 1e6:.1f} MB" if isinstance(size, int) else "",
+        str(row.get("licence") or ""),
+    ]
