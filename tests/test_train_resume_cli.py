@@ -68,3 +68,38 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path, monkeypatc
     assert json.loads((out / "best.json").read_text())["val_metrics"] == reference.val_metrics
     a, b = load_file(str(out / "best.safetensors")), load_file(str(reference.checkpoint))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("damage", ["state.safetensors missing", "state.safetensors truncated", "state.json damaged"])
+def test_fer_train_resume_on_a_damaged_state_is_one_error_line(tmp_path, monkeypatch, capsys, damage):
+    from tests.cli_support import run_fer
+
+    out = tmp_path / "run"
+    data = ["--data", "demo", "--data-opt", "train=28", "--data-opt", "val=14", "--data-opt", "test=0"]
+    args = ["train", "--model", "mycnn_v1", *data, "--epochs", "1", "--threads", "1", "--out", str(out), "-q"]
+    code, _, err = run_fer(monkeypatch, capsys, *args)
+    assert code == 0, err
+    weights = out / "state.safetensors"
+    if damage == "state.safetensors missing":
+        weights.unlink()
+    elif damage == "state.safetensors truncated":
+        weights.write_bytes(weights.read_bytes()[:100])
+    else:
+        (out / "state.json").write_text('{"config": ')
+    code, _, err = run_fer(monkeypatch, capsys, "train", "--resume", "--out", str(out), "-q")
+    assert code != 0 and err.startswith("error:") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert ("missing" in err) if "missing" in damage else ("damaged" in err)
+
+
+def test_fer_train_refuses_to_replace_a_finished_run_without_its_resume_state(tmp_path, monkeypatch, capsys):
+    from tests.cli_support import run_fer
+
+    out = tmp_path / "run"
+    args = ["train", "--model", "mycnn_v1", "--data", "demo", "--data-opt", "train=28", "--data-opt", "val=14", "--data-opt", "test=0"]
+    args += ["--epochs", "1", "--threads", "1", "--out", str(out), "-q"]
+    assert run_fer(monkeypatch, capsys, *args).code == 0
+    for name in ("state.safetensors", "state.json"):
+        (out / name).unlink()
+    code, _, err = run_fer(monkeypatch, capsys, *args)
+    assert code != 0 and err.startswith("error:") and "holds a finished run" in err and "--overwrite" in err

@@ -163,3 +163,155 @@ def test_dataset_without_validation_split_is_refused(tmp_path):
     no_val = type(dataset)(name="x", classes=dataset.classes, splits={"train": dataset.splits["train"]}, protocol="x")
     with pytest.raises(DataError, match="needs a non-empty 'val' split"):
         train(tiny_config(), no_val, tmp_path / "run", quiet=True)
+
+
+# --- the run's parts: one setup, the best model in memory, the time budget as a cap ----------------------------------
+def test_train_returns_the_best_model_in_memory_scored_as_the_checkpoint_is(tmp_path):
+    from fer_core.training.evaluate import evaluate_model
+
+    dataset = tiny_dataset(test=30)
+    result = train(tiny_config(epochs=2), dataset, tmp_path / "run", quiet=True)
+    stored = load_file(str(result.checkpoint))
+    in_memory = result.model.state_dict()
+    assert stored.keys() == in_memory.keys() and all(torch.equal(stored[k], in_memory[k]) for k in stored)
+    assert not result.model.training
+    assert evaluate_model(result.model, result.meta, dataset, split="val")["macro_f1"] == result.val_metrics["macro_f1"]
+    loaded, meta = load_checkpoint(result.checkpoint)
+    assert evaluate_model(loaded, meta, dataset, split="test") == evaluate_model(result.model, result.meta, dataset, split="test")
+    text = repr(result)
+    assert len(text) < 300 and "mycnn_v1" in text and "history" not in text and "val_macro_f1=" in text
+
+
+def test_the_recipe_and_the_splits_are_prepared_once_per_run(tmp_path, monkeypatch):
+    import fer_core.training.evaluate as evaluate_module
+    import fer_core.training.setup as setup_module
+    from fer_core.training.config import TrainConfig
+
+    calls = {"to_dict": 0, "conform": 0}
+    to_dict, conform = TrainConfig.to_dict, setup_module.conform_images
+
+    def counting_to_dict(self):
+        calls["to_dict"] += 1
+        return to_dict(self)
+
+    def counting_conform(*args, **kwargs):
+        calls["conform"] += 1
+        return conform(*args, **kwargs)
+
+    monkeypatch.setattr(TrainConfig, "to_dict", counting_to_dict)
+    monkeypatch.setattr(setup_module, "conform_images", counting_conform)
+    monkeypatch.setattr(evaluate_module, "conform_images", counting_conform)
+    train(tiny_config(epochs=3), tiny_dataset(), tmp_path / "run", quiet=True)
+    assert calls["conform"] == 2, "train and val are conformed once; validation reuses them"
+    assert calls["to_dict"] <= 2, f"TrainConfig.to_dict ran {calls['to_dict']} times for one run"
+
+
+def test_a_time_budget_shorter_than_one_epoch_stops_inside_the_first_epoch(tmp_path, monkeypatch):
+    import fer_core.training.loop as loop
+
+    now = [0.0]
+    ran: list[int] = []
+    monkeypatch.setattr(loop, "clock", lambda: now[0])
+
+    def ten_seconds_a_batch(epoch: int, batch: int) -> None:
+        ran.append(batch)
+        now[0] = 10.0 * batch
+
+    config = tiny_config(epochs=5, time_budget_s=25)  # 6 batches of 16 per epoch; the budget is spent after the 4th
+    result = train(config, tiny_dataset(), tmp_path / "run", quiet=True, on_batch=ten_seconds_a_batch)
+    assert ran == [0, 1, 2, 3]
+    assert result.stopped_reason == "time_budget" and result.epochs_run == 1 and result.best_epoch == 1
+    assert result.history[0]["epoch_fraction"] == pytest.approx(4 / 6, abs=1e-4)
+    assert result.history[0]["lr"] == config.lr and result.history[0]["lr_last"] < config.lr, "cosine moved the lr per batch"
+    meta = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert meta["stopped_reason"] == "time_budget" and meta["val_metrics"]["n"] == 45
+    again = train(config, tiny_dataset(), tmp_path / "run", resume=True, quiet=True)
+    assert again.epochs_run == 1 and again.stopped_reason == "time_budget", "a budget-stopped run is finished"
+
+
+# --- resume: what must match, what is finished, what is damaged ----------------------------------------------------
+def _interrupted(tmp_path, config, command: str = "fer train --first", dataset=None):
+    def stop(epoch: int, batch: int) -> None:
+        if (epoch, batch) == (2, 0):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, dataset or tiny_dataset(), tmp_path / "run", quiet=True, on_batch=stop, command=command, data_spec="demo")
+    return tmp_path / "run"
+
+
+def test_resume_names_the_field_of_the_recipe_or_the_data_that_differs(tmp_path):
+    config = tiny_config(epochs=3)
+    run = _interrupted(tmp_path, config)
+    with pytest.raises(UsageError, match=r"another recipe: lr is 0.001 there, 0.01 here") as clash:
+        train(replace(config, lr=0.01), tiny_dataset(), run, resume=True, quiet=True, data_spec="demo")
+    assert "\n" not in str(clash.value) and "config_hash" not in str(clash.value)
+    with pytest.raises(UsageError, match=r"data is 'demo' there, 'fer2013:x.csv' here"):
+        train(config, tiny_dataset(), run, resume=True, quiet=True, data_spec="fer2013:x.csv")
+    with pytest.raises(UsageError, match=r"data options are \{\} there, \{\"train\": 60\} here"):
+        train(config, tiny_dataset(), run, resume=True, quiet=True, data_spec="demo", data_options={"train": 60})
+    with pytest.raises(UsageError, match=r"the data's images or labels differ"):
+        train(config, tiny_dataset(train=60), run, resume=True, quiet=True, data_spec="demo")
+    resumed = train(replace(config, threads=2), tiny_dataset(), run, resume=True, quiet=True, data_spec="demo")
+    assert resumed.epochs_run == 3, "threads are not part of the recipe"
+
+
+def test_resume_keeps_the_original_command_and_appends_each_resume(tmp_path):
+    run = _interrupted(tmp_path, tiny_config(epochs=2), command="fer train --model mycnn_v1 --data demo")
+    train(tiny_config(epochs=2), tiny_dataset(), run, resume=True, quiet=True, data_spec="demo", command="fer train --resume --out run")
+    meta = json.loads((run / "best.json").read_text())
+    assert meta["command"] == "fer train --model mycnn_v1 --data demo"
+    assert meta["commands"] == ["fer train --model mycnn_v1 --data demo", "fer train --resume --out run"]
+
+
+def test_resuming_a_finished_run_says_so_and_rewrites_nothing(tmp_path, capsys):
+    config = tiny_config(epochs=1, balancer="train_spy")
+    first = train(config, tiny_dataset(), tmp_path / "run", quiet=True)
+    best = tmp_path / "run" / "best.safetensors"
+    before = (best.read_bytes(), best.stat().st_mtime_ns, (tmp_path / "run" / "best.json").stat().st_mtime_ns)
+    SpyBalancer.received.clear()
+    again = train(config, tiny_dataset(), tmp_path / "run", resume=True)
+    assert "holds a finished run (stopped: max_epochs after epoch 1); nothing to resume" in capsys.readouterr().err
+    assert SpyBalancer.received == [], "the balancer ran again"
+    assert (best.read_bytes(), best.stat().st_mtime_ns, (tmp_path / "run" / "best.json").stat().st_mtime_ns) == before
+    assert again.val_metrics == first.val_metrics and again.history == first.history and again.model is not None
+
+
+def test_a_damaged_or_half_missing_resume_state_is_one_clear_line(tmp_path):
+    from fer_core.errors import CheckpointError
+
+    config = tiny_config(epochs=3)
+    run = _interrupted(tmp_path, config)
+    weights, copy = (run / "state.safetensors").read_bytes(), (run / "state.json").read_text()
+
+    def resume():
+        return train(config, tiny_dataset(), run, resume=True, quiet=True, data_spec="demo")
+
+    (run / "state.safetensors").unlink()
+    with pytest.raises(CheckpointError, match=r"state.json is there but state.safetensors is missing") as missing:
+        resume()
+    (run / "state.safetensors").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(CheckpointError, match=r"state.safetensors: training state is damaged or unreadable") as truncated:
+        resume()
+    (run / "state.safetensors").write_bytes(weights)
+    (run / "state.json").write_text(copy[:40])
+    with pytest.raises(CheckpointError, match=r"state.json is damaged") as damaged:
+        resume()
+    assert all("\n" not in str(e.value) for e in (missing, truncated, damaged))
+    (run / "state.json").write_text(copy)
+    assert resume().epochs_run == 3, "the intact state resumes"
+
+
+def test_a_finished_run_whose_resume_state_is_gone_is_replaced_only_with_overwrite(tmp_path):
+    run = tmp_path / "cell"
+    train(tiny_config(epochs=1), tiny_dataset(), run, quiet=True, command="fer train --old")
+    for name in ("state.safetensors", "state.json"):  # as every finished bench cell
+        (run / name).unlink()
+    (run / "result.json").write_text("{}")
+    for resume in (False, True):
+        with pytest.raises(UsageError, match=r"holds a finished run \(best.safetensors, result.json\) and no resume state; pass"):
+            train(tiny_config(epochs=1), tiny_dataset(), run, resume=resume, quiet=True)
+    assert json.loads((run / "best.json").read_text())["command"] == "fer train --old"
+    replaced = train(tiny_config(epochs=1, seed=3), tiny_dataset(), run, overwrite=True, quiet=True, command="fer train --new")
+    assert json.loads((run / "best.json").read_text())["command"] == "fer train --new" and replaced.meta["seed"] == 3
+    assert not (run / "result.json").exists(), "the old run's record would describe another model"

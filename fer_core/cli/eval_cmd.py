@@ -38,6 +38,22 @@ def metrics_table(result: dict[str, Any]) -> Any:
     return table
 
 
+def json_report(result: dict[str, Any]) -> str:
+    """``fer eval --json``: the context, then the results schema's metrics in its order (null when not measured), then
+    the details (per class, confusion, loss, TTA). A non-finite number is refused: bare NaN is not JSON."""
+    from fer_core.bench.schema import eval_summary
+    from fer_core.errors import CheckpointError
+
+    context = ("checkpoint", "model", "data", "protocol", "synthetic", "split", "excluded_train_duplicates", "n")
+    ordered = {key: result[key] for key in context if key in result}
+    ordered.update(eval_summary(result))
+    ordered.update({key: value for key, value in result.items() if key not in ordered})
+    try:
+        return json.dumps(ordered, indent=2, allow_nan=False)
+    except ValueError:
+        raise CheckpointError(f"{result.get('checkpoint')}: the model gives non-finite outputs (NaN or inf), no metrics") from None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
@@ -53,11 +69,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate a checkpoint: accuracy, macro/weighted-F1, per-class P/R/F1, confusion matrix. Loads only safetensors."""
         from fer_core.checkpoint import read_metadata
-        from fer_core.cli.train_cmd import parse_options
         from fer_core.errors import UsageError
+        from fer_core.options import parse_pairs
         from fer_core.training.evaluate import evaluate_checkpoint
 
-        data_options = parse_options(data_opt, "--data-opt")
+        data_options: dict[str, Any] = dict(parse_pairs(data_opt, "--data-opt"))
         if data is None:
             recorded = read_metadata(checkpoint).get("data") or {}
             data, data_options = recorded.get("spec"), {**recorded.get("options", {}), **data_options}
@@ -67,6 +83,6 @@ def register(app: typer.Typer) -> None:
             checkpoint, data, split=split, tta=tta, exclude_train_duplicates=exclude_train_duplicates, data_options=data_options
         )
         if as_json:
-            typer.echo(json.dumps(result, indent=2))
+            typer.echo(json_report(result))
             return
         out.print(metrics_table(result))

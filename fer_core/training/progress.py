@@ -60,9 +60,14 @@ class EpochProgress:
         self._log = None
 
     def epoch_done(self, row: dict[str, Any], improved: bool) -> None:
+        """One line per epoch; ``lr`` is the learning rate its batches used (first to last, when a schedule moved it)."""
         mark = " [green]*best*[/]" if improved else ""
+        last = row.get("lr_last", row["lr"])
+        lr = f"{row['lr']:.2e}" if f"{last:.2e}" == f"{row['lr']:.2e}" else f"{row['lr']:.2e}->{last:.2e}"
+        fraction = row.get("epoch_fraction", 1.0)
+        part = f" ({fraction:.0%} of the epoch: time budget spent)" if fraction < 1 else ""
         self.message(
             f"epoch {row['epoch']:>3}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.3f} macro-F1 {row['train_macro_f1']:.3f}"
             f"  |  val loss {row['val_loss']:.4f} acc {row['val_acc']:.3f} macro-F1 {row['val_macro_f1']:.3f}"
-            f"  |  lr {row['lr']:.2e}  {row['seconds']:.1f}s{mark}"
+            f"  |  lr {lr}  {row['seconds']:.1f}s{part}{mark}"
         )
