@@ -2,7 +2,9 @@
 
 Where a run goes when no folder is given (``runs/train-<time>-<model>`` for ``fer train``; a bench run's
 folder is ``BenchSpec.run_dir``), what a resumed run is continued with (the recipe and data saved in
-its folder, with the settings given now on top), and the command that resumes an interrupted run.
+its folder, read by ``fer_core.training.resume.saved_run``, with the settings given now on top), and the
+command that resumes an interrupted run. Whether a folder may be written, resumed or replaced is
+``train()``'s to decide (``fer_core.training.resume.prepare_run_folder``).
 """
 
 from __future__ import annotations
@@ -44,24 +46,6 @@ class TrainPlan:
         return f"fer train --resume --out {shlex.quote(str(self.out_dir))}"
 
 
-def saved_training(out_dir: Path) -> dict[str, Any]:
-    """What the run in ``out_dir`` was made with: ``config``, ``data_spec``, ``data_options`` (from its resume state)."""
-    import json
-
-    from fer_core.training.state import STATE_JSON
-
-    path = out_dir / STATE_JSON
-    if not path.is_file():
-        raise UsageError(f"--resume: {out_dir} holds no training state to resume (no {STATE_JSON})")
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"--resume: {path} is damaged ({type(exc).__name__}); start a new run with another --out") from None
-    if not isinstance(saved, dict) or not isinstance(saved.get("config"), dict):
-        raise UsageError(f"--resume: {path} is damaged (no recipe in it); start a new run with another --out")
-    return saved
-
-
 def plan_training(
     settings: Mapping[str, Any],
     *,
@@ -72,15 +56,16 @@ def plan_training(
 ) -> TrainPlan:
     """The recipe, data and folder of a run: new from ``settings``, or the saved run in ``out_dir`` with ``settings`` on top."""
     from fer_core.training.config import TrainConfig
+    from fer_core.training.resume import saved_run
 
     options = dict(data_options or {})
     if resume:
         if out_dir is None:
             raise UsageError("--resume needs --out, the folder of the run to continue")
-        saved = saved_training(Path(out_dir))
-        config = TrainConfig.from_dict({**saved["config"], **settings})
+        saved = saved_run(out_dir)
+        config = TrainConfig.from_dict({**saved.config, **settings})
         if data is None:
-            data, options = saved.get("data_spec"), {**(saved.get("data_options") or {}), **options}
+            data, options = saved.data_spec, {**saved.data_options, **options}
         if not data:
             raise UsageError("--resume: the saved run does not record its data; pass --data")
     else:
@@ -99,7 +84,6 @@ def run_training(plan: TrainPlan, *, command: str | None = None, quiet: bool = F
     from fer_core.training.trainer import train
 
     dataset = load_dataset(plan.data, options=plan.data_options)
-    extra = {"overwrite": True} if overwrite else {}
     return train(
         plan.config,
         dataset,
@@ -109,5 +93,5 @@ def run_training(plan: TrainPlan, *, command: str | None = None, quiet: bool = F
         quiet=quiet,
         data_spec=plan.data,
         data_options=plan.data_options,
-        **extra,
+        overwrite=overwrite,
     )

@@ -64,9 +64,7 @@ def run_fer(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     return FerRun(code, captured.out, captured.err)
 
 
-def run_fer_process(
-    *args: str, env_extra: Mapping[str, str] | None = None, cwd: Path | str | None = None, timeout: float = 300
-) -> FerRun:
+def run_fer_process(*args: str, env_extra: Mapping[str, str] | None = None, cwd: Path | str | None = None, timeout: float = 300) -> FerRun:
     """``fer ARGS`` in a fresh interpreter; ``env_extra`` is added to this process's environment."""
     env = {**os.environ, **(env_extra or {})}
     done = subprocess.run([*FER_MODULE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)

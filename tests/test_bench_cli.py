@@ -107,3 +107,48 @@ def test_report_and_compare_need_run_folders(tmp_path, monkeypatch, capsys):
     assert code == 2 and err.strip() == f"error: {tmp_path}: not a fer bench run folder (no run.json)"
     code, _, err = fer(monkeypatch, capsys, "compare", str(tmp_path), str(tmp_path))
     assert code == 2 and "not a fer bench run folder" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--weight-decay", "nan"], "error: fer bench: option '--weight-decay' expects a finite number, got 'nan'"),
+        (["--input-size", "100000"], "error: input size must be <= 512, got 100000"),
+        (["--epochs", "0"], "error: epochs must be >= 1, got 0"),
+        (["--set", "lr=abc"], "error: --set: option 'lr' expects a finite number, got 'abc'"),
+        (["--executor", "local", "--cpus-per-job", "2"], "error: --cpus-per-job: only with --executor ray"),
+    ],
+)
+def test_wrong_values_of_the_right_type_are_one_line(args, message, tmp_path, monkeypatch, capsys):
+    code, _, err = fer(monkeypatch, capsys, "bench", "--models", "mycnn_v1", *args, "--out", str(tmp_path / "never"))
+    assert code == 2 and err.startswith(message) and err.count("\n") == 1
+    assert not (tmp_path / "never").exists()
+
+
+def test_ctrl_c_names_the_run_folder_and_the_command_that_resumes_it(tmp_path, monkeypatch, capsys):
+    import fer_core.bench.executors
+
+    monkeypatch.setattr(fer_core.data.loading, "load_dataset", lambda spec, **kw: tiny_demo())
+    run_dir = tmp_path / "run"
+    args = ["bench", "-m", "mycnn_v1", "-b", "none", "--epochs", "1", "--augment", "none", *FAST, "--out", str(run_dir)]
+    with monkeypatch.context() as patch:
+        patch.setattr(fer_core.bench.executors, "run_job", lambda *a, **kw: (_ for _ in ()).throw(KeyboardInterrupt))
+        code, _, err = fer(monkeypatch, capsys, *args)
+    assert code == 130
+    assert f"run folder: {run_dir}\n" in err and "interrupted" in err
+    resume = err.split("continue it with: ")[1].splitlines()[0]
+    assert resume == f"fer bench --resume {run_dir}"
+    code, _, err = fer(monkeypatch, capsys, *resume.split()[1:], "--quiet")
+    assert code == 0, err
+    assert _rows(run_dir)["mycnn_v1__none__s0"]["status"] == "ok"
+
+
+def test_ctrl_c_before_the_run_folder_exists_repeats_the_command_into_that_folder(monkeypatch, capsys, tmp_path):
+    import fer_core.bench.runner
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fer_core.bench.runner, "plan_jobs", lambda *a, **kw: (_ for _ in ()).throw(KeyboardInterrupt))
+    code, _, err = fer(monkeypatch, capsys, "bench", "-m", "mycnn_v1", "--executor", "local", "--epochs", "2")
+    folder = err.split("run folder: ")[1].splitlines()[0]
+    assert code == 130 and folder.startswith("runs/") and folder.endswith("-bench")
+    assert f"continue it with: fer bench -m mycnn_v1 --executor local --epochs 2 --out {folder}\n" in err

@@ -119,3 +119,48 @@ def test_spec_round_trip_and_run_folder_choice():
     assert spec.run_dir(datetime(2025, 1, 2, 3, 4, 5)) == Path("runs/20250102-030405-bench")
     assert BenchSpec(name="grid1").run_dir() == Path("runs/grid1")
     assert BenchSpec(name="grid1", out="/tmp/x").run_dir() == Path("/tmp/x")
+
+
+def test_all_and_wildcards_leave_out_meta_models_but_a_name_keeps_them():
+    from fer_core.api import ModelPlugin
+
+    class Combined(ModelPlugin):
+        description = "A model made of other registered models."
+        is_meta = True
+
+        def build(self, num_classes, in_channels=1, input_size=48):
+            raise NotImplementedError
+
+    registry = _registry()
+    registry.add_object("models", "ensemble", Combined)
+    registry.add_object("models", "mycnn_meta", Combined)
+    models = lambda *patterns: list(dict.fromkeys(j.model for j in plan_jobs(BenchSpec(models=patterns, balancers=("none",)), registry)))  # noqa: E731
+    assert "ensemble" not in models("all") and "mycnn_v1" in models("all")
+    assert models("mycnn*") == ["mycnn_v1", "mycnn_v2", "mycnn_v3"]
+    assert models("ensemble") == ["ensemble"]
+    mixed = models("mycnn_v2", "all", "mycnn_meta")
+    assert mixed[:3] == ["mycnn_v2", "mycnn_v1", "mycnn_v3"] and "mycnn_meta" in mixed and "ensemble" not in mixed
+
+
+def test_every_cell_carries_its_thread_count_so_executors_train_it_alike():
+    registry = _registry()
+    default = plan_jobs(BenchSpec(models=("mycnn_v1",), balancers=("none",)), registry)[0]
+    assert default.config["threads"] == 1
+    chosen = plan_jobs(BenchSpec(models=("mycnn_v1",), balancers=("none",), overrides={"threads": 2}), registry)[0]
+    assert chosen.config["threads"] == 2 and chosen.config_hash == default.config_hash
+
+
+def test_a_pinned_spec_names_one_folder_however_late_it_is_asked():
+    pinned = BenchSpec().pinned(datetime(2025, 1, 2, 3, 4, 5))
+    assert pinned.out == "runs/20250102-030405-bench" and pinned.run_dir() == Path("runs/20250102-030405-bench")
+    assert BenchSpec(name="grid1").pinned().out == "runs/grid1"
+
+
+def test_executor_choice_is_the_library_s():
+    from fer_core.bench.executors import LocalExecutor, make_executor
+
+    assert isinstance(make_executor(), LocalExecutor) and isinstance(make_executor("local", address=None), LocalExecutor)
+    with pytest.raises(UsageError, match="--address, --cpus-per-job: only with --executor ray"):
+        make_executor("local", address="auto", cpus_per_job=2)
+    with pytest.raises(UsageError, match="--executor must be one of local, ray, not 'dask'"):
+        make_executor("dask")

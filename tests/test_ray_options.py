@@ -28,7 +28,7 @@ def test_without_ray_installed_the_ray_executor_names_the_install_command(monkey
     [
         (["--address", "auto"], "error: --address: only with --executor ray"),
         (["--gpus-per-job", "1", "--max-retries", "3"], "error: --gpus-per-job, --max-retries: only with --executor ray"),
-        (["--executor", "spark"], "error: --executor must be local or ray, not 'spark'"),
+        (["--executor", "spark"], "error: --executor must be one of local, ray, not 'spark'"),
         (["--executor", "ray", "--cpus-per-job", "0"], "error: --cpus-per-job must be >= 1, got 0"),
         (["--executor", "ray", "--gpus-per-job", "-1"], "error: --gpus-per-job must be >= 0, got -1.0"),
         (["--executor", "ray", "--max-retries", "-2"], "error: --max-retries must be >= 0, got -2"),

@@ -82,6 +82,10 @@ def test_eval_refuses_pickles_in_one_line(tmp_path, monkeypatch, capsys):
         (["train", "--model", "mycnn_v1"], 2, "missing --data"),
         (["train", "--resume"], 2, "--resume needs --out"),
         (["train", "--model", "mycnn_v1", "--data", "demo", "--balancer-opt", "oops"], 2, "expects KEY=VALUE"),
+        (["train", "--model", "mycnn_v1", "--data", "demo", "--weight-decay", "nan"], 2, "option '--weight-decay' expects a finite number"),
+        (["train", "--model", "mycnn_v1", "--data", "demo", "--input-size", "100000"], 2, "input size must be <= 512, got 100000"),
+        (["train", "--model", "mycnn_v1", "--data", "demo", "--epochs", "abc"], 2, "option '--epochs' expects an integer, got 'abc'"),
+        (["train", "--model", "mycnn_v1", "--data", "demo", "--device", "gpu"], 2, "device must be one of auto, cpu, cuda or cuda:N"),
     ],
 )
 def test_train_usage_errors(monkeypatch, capsys, args, code, message):
@@ -94,3 +98,24 @@ def test_eval_usage_errors(demo_run, monkeypatch, capsys):
     assert code == 2 and "has no 'nosuch' split" in err
     code, _, err = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run), "--tta", "spin")
     assert code == 2 and "unknown test-time augmentation" in err
+
+
+def test_a_finished_run_is_replaced_only_with_overwrite(demo_run, monkeypatch, capsys):
+    args = ["train", "--model", "mycnn_v1", *DEMO, "--epochs", "1", "--threads", "1", "--out", str(demo_run), "-q"]
+    code, _, err = run_fer(monkeypatch, capsys, *args)
+    assert code == 2 and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert json.loads((demo_run / "best.json").read_text())["config"]["epochs"] == 2, "the finished run is untouched"
+    code, _out, err = run_fer(monkeypatch, capsys, *args, "--overwrite")
+    assert code == 0, err
+    assert json.loads((demo_run / "best.json").read_text())["config"]["epochs"] == 1
+
+
+def test_the_run_folder_policy_is_the_library_s(tmp_path):
+    from datetime import datetime
+
+    from fer_core.runs import plan_training, train_run_dir
+
+    assert train_run_dir("timm/resnet10t", datetime(2025, 1, 2, 3, 4, 5)) == Path("runs/train-20250102-030405-timm_resnet10t")
+    plan = plan_training({"model": "mycnn_v1", "epochs": 2}, data="demo", data_options={"train": "210"})
+    assert plan.out_dir.parent == Path("runs") and plan.out_dir.name.startswith("train-") and plan.config.epochs == 2
+    assert plan_training({"model": "mycnn_v1"}, data="demo", out_dir=tmp_path).resume_command == f"fer train --resume --out {tmp_path}"

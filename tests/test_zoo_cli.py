@@ -12,8 +12,14 @@ from fer_core.cli.app import main
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--model", "resnet18", "--model-opt", "stem=tiny"], "error: resnet18: stem must be one of imagenet, cifar, got 'tiny'"),
-        (["--model", "densenet121", "--model-opt", "train_scope=head"], "error: densenet121: train_scope must be one of all, last_block"),
+        (
+            ["--model", "resnet18", "--model-opt", "stem=tiny"],
+            "error: model 'resnet18': option 'stem' expects one of imagenet, cifar, got 'tiny'",
+        ),
+        (
+            ["--model", "densenet121", "--model-opt", "train_scope=head"],
+            "error: model 'densenet121': option 'train_scope' expects one of all, last_block",
+        ),
         (["--model", "timm/efficentnet_b0"], "error: timm has no architecture 'efficentnet_b0'; close matches: efficientnet_b0"),
     ],
 )
