@@ -16,12 +16,17 @@ class FerError(Exception):
         super().__init__(*(printable(a) if isinstance(a, str) else a for a in args))
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(32), 127]}
+
+
 def printable(text: str) -> str:
-    """``text`` with undecodable file-name bytes (``\\udcff``) shown as ``\\xff`` and any other lone surrogate escaped."""
+    """``text`` on one printable line: undecodable file-name bytes (``\\udcff``) shown as ``\\xff``, any other lone
+    surrogate escaped, and control characters (a newline in a file name) as ``\\x0a``."""
     try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.translate(_CONTROL)
 
 
 class UsageError(FerError):

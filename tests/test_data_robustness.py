@@ -201,3 +201,10 @@ def test_cache_no_means_off(tmp_path, word):
     assert dataset.meta["cache_hit"] is False and not cache.exists()
     load_dataset(root, options={"cache": "yes", "cache_dir": str(cache)}, val_fraction=0)
     assert any(Path(cache).rglob("*.npz"))
+
+
+def test_a_file_name_with_a_newline_stays_one_error_line():
+    from fer_core.errors import DataError
+
+    message = str(DataError("bad image folder/happy/\n\r.png: cannot decode image"))
+    assert message == "bad image folder/happy/\\x0a\\x0d.png: cannot decode image"
