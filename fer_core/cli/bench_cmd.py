@@ -36,7 +36,7 @@ def _print_outcome(outcome: BenchResult, quiet: bool) -> None:
         from fer_core.bench.table import leaderboard_table
 
         title = f"leaderboard{synthetic} ({protocol}): {results.ranking_split} split, by macro-F1"
-        out.print(leaderboard_table(results, title, width=out.width))
+        out.print(leaderboard_table(results, title, width=out.width), soft_wrap=False)  # the caption wraps at the table width
         for row in outcome.incomplete:
             err.print(f"[red]{row['status']}[/] {escape(row['cell_id'])}: {escape(row['error'] or '')}", highlight=False)
     err.print(f"report: {outcome.report}", highlight=False)
@@ -249,4 +249,4 @@ def register(app: typer.Typer) -> None:
             return
         from fer_core.bench.table import comparison_table
 
-        out.print(comparison_table(comparison, width=out.width))
+        out.print(comparison_table(comparison, width=out.width), soft_wrap=False)

@@ -17,13 +17,6 @@ from fer_core.cli.console import err, out
 from fer_core.cli.recipe_flags import recipe_command
 
 
-def parse_options(pairs: list[str], flag: str) -> dict[str, str]:
-    """Kept for callers written before ``fer_core.options.parse_pairs`` (the one KEY=VALUE reader): the same thing."""
-    from fer_core.options import parse_pairs
-
-    return parse_pairs(pairs, flag)
-
-
 def _train(
     data: str | None = typer.Option(None, "--data", "-d", help="Dataset: a name (demo), a path, NAME:PATH, or a+b."),
     data_opt: list[str] = typer.Option([], "--data-opt", help="Dataset source option KEY=VALUE (repeatable), e.g. train=300 for demo."),

@@ -39,18 +39,13 @@ def read_image(path: str | Path) -> np.ndarray:
     """A BGR uint8 image (gray files come back as 3 equal channels, which gray models convert back exactly)."""
     import cv2
 
-    path = Path(path)
+    from fer_core.data.images import decode_problem
+    from fer_core.data.images import read_image as decode_file
+
     try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    except cv2.error as exc:  # e.g. a header claiming more than CV_IO_MAX_IMAGE_PIXELS (a forged or huge image)
-        reason = "larger than OpenCV decodes (CV_IO_MAX_IMAGE_PIXELS)" if "MAX_IMAGE_PIXELS" in str(exc) else "OpenCV cannot decode it"
-        raise DataError(f"{path}: not a readable image ({reason})") from None
-    except MemoryError:
-        raise DataError(f"{path}: not a readable image (too large to decode in memory)") from None
+        image = decode_file(str(path), cv2.IMREAD_COLOR)
+    except (OSError, cv2.error, MemoryError) as exc:  # unreadable, or a header claiming more than CV_IO_MAX_IMAGE_PIXELS
+        raise DataError(f"{path}: not a readable image ({decode_problem(exc)})") from None
     if image is None:
         raise DataError(f"{path}: not a readable image (corrupt, empty or unsupported format)")
     return image
