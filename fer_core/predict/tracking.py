@@ -52,7 +52,7 @@ class IouTracker:
     def update(self, boxes: Sequence[Box]) -> list[Track]:
         """The track of each box, in the order given; call once per analysed frame."""
         self.step += 1
-        self.tracks = [t for t in self.tracks if self.step - t.last_seen <= self.max_age]
+        self.tracks = [t for t in self.tracks if self.step - t.last_seen - 1 <= self.max_age]  # frames missed so far
         pairs = sorted(
             ((iou(track.box, box), ti, bi) for ti, track in enumerate(self.tracks) for bi, box in enumerate(boxes)),
             reverse=True,
