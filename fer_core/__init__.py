@@ -1,6 +1,11 @@
 """fer: a facial-expression-recognition model zoo with pluggable models, balancers and datasets.
 
-Importing this package is cheap: it imports no torch, no plugin and no heavy library.
+The public door::
+
+    from fer_core import train, evaluate, load_dataset, run_bench, TrainConfig, Predictor, get_registry
+
+Importing this package is cheap: it imports no torch, no plugin and no heavy library; each name above is
+imported the first time it is used.
 """
 
 from __future__ import annotations
@@ -16,9 +21,16 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+# public name -> the module that defines it
 _LAZY = {
-    "get_registry": "fer_core.registry",
+    "train": "fer_core.public",
+    "evaluate": "fer_core.public",
+    "run_bench": "fer_core.public",
+    "load_dataset": "fer_core.data.loading",
+    "TrainConfig": "fer_core.training.config",
+    "TrainResult": "fer_core.training.recording",
     "Predictor": "fer_core.predict",
+    "get_registry": "fer_core.registry",
 }
 
 
@@ -27,6 +39,10 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'fer_core' has no attribute {name!r}")
     return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = ["API_VERSION", "__version__", *_LAZY]

@@ -51,10 +51,8 @@ class TrainResult:
     def __repr__(self) -> str:
         metrics = self.val_metrics or {}
         scores = ", ".join(f"val_{k}={metrics[k]:.4f}" for k in ("accuracy", "macro_f1") if isinstance(metrics.get(k), float))
-        return (
-            f"TrainResult({self.meta.get('model', '?')!r}, best_epoch={self.best_epoch}/{self.epochs_run}, {scores}, "
-            f"stopped={self.stopped_reason!r}, train_seconds={self.train_seconds:.1f}, checkpoint='{self.checkpoint}')"
-        )
+        model, epochs = self.meta.get("model", "?"), f"{self.best_epoch}/{self.epochs_run}"
+        return f"TrainResult({model!r}, best_epoch={epochs}, {scores}, out_dir='{self.checkpoint.parent}')"
 
 
 def base_meta(setup: TrainingSetup, commands: list[str], data: tuple[str | None, dict[str, Any], str]) -> dict[str, Any]:
