@@ -79,11 +79,13 @@ def plan_training(
 
 
 def run_training(plan: TrainPlan, *, command: str | None = None, quiet: bool = False, overwrite: bool = False) -> TrainResult:
-    """Load the plan's data and train it into its folder (``overwrite``: replace a finished run there)."""
+    """Load the plan's data (the recipe's fold of it, if any) and train it into its folder (``overwrite``: replace a
+    finished run there)."""
     from fer_core.data.loading import load_dataset
+    from fer_core.data.splits import fold_dataset
     from fer_core.training.trainer import train
 
-    dataset = load_dataset(plan.data, options=plan.data_options)
+    dataset = fold_dataset(load_dataset(plan.data, options=plan.data_options), plan.config.fold)
     return train(
         plan.config,
         dataset,

@@ -41,6 +41,7 @@ class CellResult:
     data: str
     config_hash: str
     status: str
+    fold: int | None = None
     error: str = ""
     failed_step: str = ""
     config: dict[str, Any] = field(default_factory=dict)
@@ -79,7 +80,14 @@ class CellResult:
     @classmethod
     def failed(cls, job: Job, **known: Any) -> CellResult:
         """A failed result for ``job``, with whatever else is already ``known``; a finished cell overwrites the status."""
-        identity = {"cell_id": job.cell_id, "model": job.model, "balancer": job.balancer, "seed": job.seed, "data": job.data}
+        identity = {
+            "cell_id": job.cell_id,
+            "model": job.model,
+            "balancer": job.balancer,
+            "seed": job.seed,
+            "data": job.data,
+            "fold": job.fold,
+        }
         return cls(**identity, config_hash=job.config_hash, status=FAILED, config=job.config, **known)
 
 
@@ -147,12 +155,15 @@ def _train_and_measure(job: Job, dataset: Dataset, cell_dir: Path, result: CellR
     import torch
 
     from fer_core.bench import measure
+    from fer_core.data.splits import fold_dataset
     from fer_core.training.config import TrainConfig
     from fer_core.training.evaluate import evaluate_model
     from fer_core.training.trainer import train
 
     result.failed_step = "train"
     config = TrainConfig.from_dict(job.config)
+    dataset = fold_dataset(dataset, config.fold)  # with folds: the fold's train/val/test, test the held-out fold
+    result.dataset = _describe_dataset(dataset)
     # resume=True continues an interrupted attempt from its saved state, or starts fresh when there is none; the cell
     # folder belongs to this job, so a leftover finished attempt without result.json is replaced (overwrite=True)
     trained = train(config, dataset, cell_dir, resume=True, overwrite=True, command=command, quiet=True, data_spec=job.data)

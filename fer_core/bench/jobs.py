@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 BASELINE = "none"
 CELLS_DIR = "cells"
 # TrainConfig fields a grid sets per cell itself; overrides may not touch them.
-PER_CELL_FIELDS = frozenset({"model", "balancer", "seed"})
+PER_CELL_FIELDS = frozenset({"model", "balancer", "seed", "fold"})
 # Torch threads of a cell that sets none. Part of the recipe each job carries, so that every executor
 # trains a cell alike (thread counts change the last bits of the floats, and with them the metrics);
 # one thread, because two collapse on a shared machine (benchmarks/train_speed.md: 58 vs 1,742 img/s).
@@ -33,13 +33,17 @@ CELL_THREADS = 1
 
 @dataclass(frozen=True)
 class BenchSpec:
-    """What to benchmark. ``models``/``balancers`` are registry patterns (names, wildcards, ``all``)."""
+    """What to benchmark. ``models``/``balancers`` are registry patterns (names, wildcards, ``all``).
+
+    ``folds`` K: every cell once per fold (``TrainConfig.fold`` = ``I/K``), scored on its held-out fold.
+    """
 
     models: tuple[str, ...] = ("all",)
     balancers: tuple[str, ...] = ("all",)
     baseline: bool = True
     seeds: tuple[int, ...] = (0,)
     data: str = "demo"
+    folds: int | None = None
     epochs: int | None = None
     time_budget_s: float | None = None
     augment: str | None = None
@@ -77,7 +81,8 @@ class BenchSpec:
 
 @dataclass(frozen=True)
 class Job:
-    """One cell of the grid: train ``model`` with ``balancer`` and ``seed`` on ``data`` with ``config``."""
+    """One cell of the grid: train ``model`` with ``balancer`` and ``seed`` on ``data`` (fold ``fold`` of it, 1-based,
+    when the grid has folds) with ``config``."""
 
     cell_id: str
     model: str
@@ -87,22 +92,24 @@ class Job:
     config: dict[str, Any]
     config_hash: str
     cell_dir: str  # relative to the run folder, so a run folder can move or be shared between nodes
+    fold: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Job:
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        """A job from its dict; fields added later (``fold``) may be absent in an older run.json."""
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING})
 
 
-def cell_id_for(model: str, balancer: str, seed: int) -> str:
-    """Stable folder-safe id, e.g. ``timm-resnet18__smote__s0``."""
+def cell_id_for(model: str, balancer: str, seed: int, fold: int | None = None) -> str:
+    """Stable folder-safe id, e.g. ``timm-resnet18__smote__s0`` (``...__s0__f3`` for fold 3 of a grid with folds)."""
 
     def safe(name: str) -> str:
         return re.sub(r"[^A-Za-z0-9._+-]+", "-", name).strip("-") or "x"
 
-    return f"{safe(model)}__{safe(balancer)}__s{seed}"
+    return f"{safe(model)}__{safe(balancer)}__s{seed}" + ("" if fold is None else f"__f{fold}")
 
 
 def parse_list(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -122,14 +129,34 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def train_config(spec: BenchSpec, model: str, balancer: str, seed: int) -> Any:
-    """The TrainConfig of one cell: the spec's settings plus this cell's model, balancer, seed and thread count."""
+def parse_folds(value: int | str | None) -> int | None:
+    """``--folds K``: None (no folds) or an integer K >= 2."""
+    if value is None:
+        return None
+    try:
+        folds = int(value)
+    except (TypeError, ValueError):
+        folds = 0
+    if isinstance(value, bool) or folds < 2 or str(folds) != str(value).strip():
+        raise UsageError(f"--folds takes a number of folds K >= 2 (e.g. 5 or 10), not '{value}'")
+    return folds
+
+
+def fold_numbers(spec: BenchSpec) -> list[int | None]:
+    """The folds of the grid, 1..K, or ``[None]`` without folds."""
+    return [None] if spec.folds is None else list(range(1, spec.folds + 1))
+
+
+def train_config(spec: BenchSpec, model: str, balancer: str, seed: int, fold: int | None = None) -> Any:
+    """The TrainConfig of one cell: the spec's settings plus this cell's model, balancer, seed, fold and thread count."""
     from fer_core.training.config import TrainConfig, coerce_settings
 
     clash = PER_CELL_FIELDS & set(spec.overrides)
     if clash:
-        raise UsageError(f"the grid sets {', '.join(sorted(clash))} per cell; use --models/--balancers/--seeds instead")
+        raise UsageError(f"the grid sets {', '.join(sorted(clash))} per cell; use --models/--balancers/--seeds/--folds instead")
     values: dict[str, Any] = {**spec.overrides, "model": model, "balancer": balancer, "seed": seed}
+    if fold is not None:
+        values["fold"] = f"{fold}/{spec.folds}"
     for key, value in (("epochs", spec.epochs), ("time_budget_s", spec.time_budget_s), ("augment", spec.augment)):
         if value is not None:
             values[key] = value
@@ -183,32 +210,35 @@ def select_plugins(spec: BenchSpec, registry: Registry) -> tuple[list[str], list
 
 
 def plan_jobs(spec: BenchSpec, registry: Registry) -> list[Job]:
-    """The cross product models x balancers x seeds, baseline ``none`` first unless ``spec.baseline`` is off.
+    """The cross product models x balancers x seeds x folds, baseline ``none`` first unless ``spec.baseline`` is off.
 
     Unknown names raise ``UnknownPluginError`` (exit 2) with close matches; an explicitly named broken
     plugin still gets its cells, which then fail and are reported.
     """
     if not spec.seeds:
         raise UsageError("the grid needs at least one seed")
+    parse_folds(spec.folds)
     models, balancers = select_plugins(spec, registry)
     jobs: list[Job] = []
     for model in models:
         for balancer in balancers:
             for seed in spec.seeds:
-                config = train_config(spec, model, balancer, seed)
-                cell_id = cell_id_for(model, balancer, seed)
-                jobs.append(
-                    Job(
-                        cell_id=cell_id,
-                        model=model,
-                        balancer=balancer,
-                        seed=seed,
-                        data=spec.data,
-                        config=config.to_dict(),
-                        config_hash=config.config_hash(),
-                        cell_dir=f"{CELLS_DIR}/{cell_id}",
+                for fold in fold_numbers(spec):
+                    config = train_config(spec, model, balancer, seed, fold)
+                    cell_id = cell_id_for(model, balancer, seed, fold)
+                    jobs.append(
+                        Job(
+                            cell_id=cell_id,
+                            model=model,
+                            balancer=balancer,
+                            seed=seed,
+                            data=spec.data,
+                            config=config.to_dict(),
+                            config_hash=config.config_hash(),
+                            cell_dir=f"{CELLS_DIR}/{cell_id}",
+                            fold=fold,
+                        )
                     )
-                )
     duplicates = {j.cell_id for j in jobs if sum(k.cell_id == j.cell_id for k in jobs) > 1}
     if duplicates:
         raise UsageError(f"two selected plugins map to the same cell folder: {', '.join(sorted(duplicates))}")

@@ -93,11 +93,21 @@ def _speed_of(result: CellResult, phase: Mapping[str, Any] | None) -> dict[str, 
     return {**result.speed, "source": "cell"} if result.speed else {}
 
 
+def _fold_of(job: Job) -> int | None:
+    """The job's fold (1-based), from the job or else from its recipe's ``fold`` (``I/K``, or a bare number)."""
+    if job.fold is not None:
+        return job.fold
+    recorded = job.config.get("fold")
+    if isinstance(recorded, str) and "/" in recorded:
+        return int(recorded.partition("/")[0])
+    return recorded if isinstance(recorded, int) else None
+
+
 def _cell_row(
     job: Job, result: CellResult | None, classes: Sequence[str], ranking_split: str, phase: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     values: dict[str, Any] = {"cell_id": job.cell_id, "model": job.model, "balancer": job.balancer, "seed": job.seed}
-    values["fold"] = job.config.get("fold")
+    values["fold"] = _fold_of(job)
     per_class: dict[str, Any] = {}
     if result is None:
         values.update(status=UNFINISHED, error="no result yet (not run, or interrupted)")

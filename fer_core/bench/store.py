@@ -48,7 +48,10 @@ def _job(data: Any, index: int) -> Job:
     cell_dir = Path(data["cell_dir"])
     if cell_dir.is_absolute() or ".." in cell_dir.parts:
         raise UsageError(f"{RUN_FILE}: damaged: job {index + 1} names a cell folder outside the run ('{data['cell_dir']}')")
-    return Job.from_dict({f.name: data[f.name] for f in fields(Job)})
+    fold = data.get("fold")
+    if fold is not None and (not isinstance(fold, int) or isinstance(fold, bool) or fold < 1):
+        raise UsageError(f"{RUN_FILE}: damaged: job {index + 1} has no valid 'fold'")
+    return Job.from_dict({f.name: data[f.name] for f in fields(Job) if f.name in data})
 
 
 def run_jobs(run: dict[str, Any]) -> list[Job]:

@@ -113,6 +113,7 @@ class _Progress:
 
 
 _SPEC_FLAGS = {"models": "--models", "balancers": "--balancers", "baseline": "--baseline", "seeds": "--seeds", "data": "--data"}
+_SPEC_FLAGS |= {"folds": "--folds"}
 _SPEC_FLAGS |= {"out": "--out", "name": "--name"}
 
 
@@ -123,6 +124,13 @@ def _bench(
     seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seeds, e.g. 0,1,2 (default 0); mean and sd are reported."),
     data: str | None = typer.Option(
         None, "--data", "-d", help="Dataset spec: demo (synthetic, default), a FER-2013 CSV or folder, CK+, ..."
+    ),
+    folds: str | None = typer.Option(
+        None,
+        "--folds",
+        metavar="K",
+        help="K-fold: every cell once per fold, tested on its held-out fold (subject-grouped where subjects are known, "
+        "e.g. CK+; stratified); mean, sd and 95% interval over folds and seeds.",
     ),
     settings: list[str] = typer.Option([], "--set", help="Any training setting as KEY=VALUE (repeatable), e.g. --set patience=5."),
     out_dir: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<timestamp>-bench/)."),
@@ -145,12 +153,13 @@ def _bench(
     *,
     recipe: dict[str, Any],
 ) -> None:
-    """Cross-benchmark models x balancers x seeds: train, evaluate and report every cell (resumable)."""
+    """Cross-benchmark models x balancers x seeds (x folds): train, evaluate and report every cell (resumable)."""
     from fer_core.bench.executors import make_executor
     from fer_core.bench.runner import run_bench
     from fer_core.cli.recipe_flags import settings_from_pairs
 
     given = {"models": models, "balancers": balancers, "baseline": baseline, "seeds": seeds, "data": data, "out": out_dir, "name": name}
+    given["folds"] = folds
     spec = _spec({k: v for k, v in given.items() if v is not None}, recipe, settings_from_pairs(settings), resume)
     ray_options = {"address": address, "cpus_per_job": cpus_per_job, "gpus_per_job": gpus_per_job, "max_retries": max_retries}
     runner = make_executor(executor, command=_command_line(), **ray_options)
@@ -172,7 +181,7 @@ def _bench(
 
 def _spec(given: dict[str, Any], recipe: dict[str, Any], settings: dict[str, Any], resume: Path | None) -> BenchSpec:
     """The grid's spec: the one saved in ``resume``'s run.json, or the flags given (BenchSpec's defaults for the rest)."""
-    from fer_core.bench.jobs import BenchSpec, parse_list, parse_seeds
+    from fer_core.bench.jobs import BenchSpec, parse_folds, parse_list, parse_seeds
     from fer_core.bench.runner import spec_of_run
     from fer_core.cli.recipe_flags import flag_of
     from fer_core.errors import UsageError
@@ -182,7 +191,7 @@ def _spec(given: dict[str, Any], recipe: dict[str, Any], settings: dict[str, Any
         if clashing:
             raise UsageError(f"--resume reuses the settings saved in {resume}/run.json; drop {', '.join(clashing)}")
         return spec_of_run(resume)
-    parsers = {"models": parse_list, "balancers": parse_list, "seeds": parse_seeds, "out": str}
+    parsers = {"models": parse_list, "balancers": parse_list, "seeds": parse_seeds, "out": str, "folds": parse_folds}
     values = {key: parsers.get(key, lambda value: value)(value) for key, value in given.items()}
     return BenchSpec(**values, overrides={**settings, **recipe}).pinned()
 

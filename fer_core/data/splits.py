@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from fer_core.api import Dataset, Split
-from fer_core.errors import DataError
+from fer_core.errors import DataError, UsageError
 
 
 def subset(split: Split, index: np.ndarray) -> Split:
@@ -98,30 +98,70 @@ def pooled(dataset: Dataset) -> Split:
     return concat([dataset.splits[name] for name in dataset.splits])
 
 
-def kfold(dataset: Dataset, k: int, *, seed: int = 0) -> list[Dataset]:
-    """``k`` datasets with ``train`` and ``test`` splits over all images, stratified and grouped by subject where known.
+FOLD_SEED = 0  # the folds (and each fold's validation part) never move with the training seed: cells pair by fold
+FOLD_VAL_FRACTION = 0.1
 
-    Every image is in exactly one test fold; with groups, no subject is in both splits of a fold.
-    """
+
+def parse_fold(text: str) -> tuple[int, int]:
+    """``"2/5"`` -> ``(2, 5)``: fold I (1-based) of K; one ``UsageError`` line for anything else."""
+    index, sep, count = str(text).strip().partition("/")
+    try:
+        i, k = int(index), int(count)
+    except ValueError:
+        i = k = 0
+    if not sep or k < 2 or not 1 <= i <= k:
+        raise UsageError(f"a fold is I/K with K >= 2 and I from 1 to K (e.g. 2/5), got '{text}'")
+    return i, k
+
+
+def fold_problem(text: str) -> str | None:
+    """What is wrong with a fold spec, or None (``Setting.check`` of ``TrainConfig.fold``)."""
+    try:
+        parse_fold(text)
+    except UsageError:
+        return f"must be I/K with K >= 2 and I from 1 to K (e.g. 2/5), got '{text}'"
+    return None
+
+
+def fold_indices(
+    labels: np.ndarray, k: int, *, groups: np.ndarray | None = None, seed: int = FOLD_SEED
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train, test) index pairs: every index in exactly one test part; stratified by label, and grouped
+    (no group on both sides) when ``groups`` is given."""
+    import warnings
+
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     if k < 2:
         raise DataError(f"k-fold needs k >= 2, got {k}")
-    everything = pooled(dataset)
-    x = np.zeros(len(everything))
-    if everything.groups is not None:
-        n_groups = len(np.unique(everything.groups))
-        if n_groups < k:
-            raise DataError(f"cannot make {k} subject-grouped folds from {n_groups} subjects")
-        folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, everything.labels, everything.groups)
-        how = "fold-subject"
-    else:
-        if len(everything) < k:
-            raise DataError(f"cannot make {k} folds from {len(everything)} images")
-        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, everything.labels)
-        how = "fold"
+    x = np.zeros(len(labels))
+    with warnings.catch_warnings():  # a class rarer than k: scikit-learn warns, and stratifies as well as it can
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        if groups is not None:
+            n_groups = len(np.unique(groups))
+            if n_groups < k:
+                raise DataError(f"cannot make {k} subject-grouped folds from {n_groups} subjects")
+            folds = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, labels, groups))
+        else:
+            if len(labels) < k:
+                raise DataError(f"cannot make {k} folds from {len(labels)} images")
+            folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, labels))
+    return [(np.sort(train), np.sort(test)) for train, test in folds]
+
+
+def _fold_protocol(dataset: Dataset, k: int, grouped: bool) -> str:
     prefix = dataset.protocol.split(":")[0]
-    protocol = f"{prefix}:{k}{how}:{len(dataset.classes)}cls"
+    return f"{prefix}:{k}{'fold-subject' if grouped else 'fold'}:{len(dataset.classes)}cls"
+
+
+def kfold(dataset: Dataset, k: int, *, seed: int = FOLD_SEED) -> list[Dataset]:
+    """``k`` datasets with ``train`` and ``test`` splits over all images, stratified and grouped by subject where known.
+
+    Every image is in exactly one test fold; with groups, no subject is in both splits of a fold.
+    """
+    everything = pooled(dataset)
+    folds = fold_indices(everything.labels, k, groups=everything.groups, seed=seed)
+    protocol = _fold_protocol(dataset, k, everything.groups is not None)
     return [
         replace(
             dataset,
@@ -129,5 +169,34 @@ def kfold(dataset: Dataset, k: int, *, seed: int = 0) -> list[Dataset]:
             protocol=protocol,
             meta={**dataset.meta, "fold": i, "folds": k, "fold_seed": seed},
         )
-        for i, (train, test) in enumerate(folds)
+        for i, (train, test) in enumerate(folds, 1)
     ]
+
+
+def is_fold(dataset: Dataset, fold: str) -> bool:
+    """True when ``dataset`` already is fold ``fold`` (``I/K``) made by ``fold_dataset``."""
+    return (dataset.meta.get("fold"), dataset.meta.get("folds")) == parse_fold(fold) and "fold_val_fraction" in dataset.meta
+
+
+def fold_dataset(dataset: Dataset, fold: str | None, *, seed: int = FOLD_SEED) -> Dataset:
+    """Fold ``I/K`` of ``dataset`` (all its splits pooled): ``test`` is the held-out fold (the ``kfold`` partition) and
+    ``val`` is carved from the rest (grouped by subject where known), never from the held-out fold; the rest is ``train``.
+
+    ``fold`` None returns ``dataset`` unchanged, and so does a dataset that already is that fold. The partition and the
+    validation part depend on the data alone (seed ``FOLD_SEED``), not on the training seed, so cells pair by fold.
+    """
+    if fold is None or is_fold(dataset, fold):
+        return dataset
+    i, k = parse_fold(fold)
+    everything = pooled(dataset)
+    train_index, test_index = fold_indices(everything.labels, k, groups=everything.groups, seed=seed)[i - 1]
+    val_fraction = float((dataset.meta.get("val_carved") or {}).get("fraction", FOLD_VAL_FRACTION)) or FOLD_VAL_FRACTION
+    train, val = carve(subset(everything, train_index), val_fraction, seed, name=f"fold {fold}: val_fraction")
+    meta = {**dataset.meta, "fold": i, "folds": k, "fold_seed": seed, "fold_val_fraction": val_fraction}
+    meta.pop("val_carved", None)
+    return replace(
+        dataset,
+        splits={"train": train, "val": val, "test": subset(everything, test_index)},
+        protocol=_fold_protocol(dataset, k, everything.groups is not None),
+        meta=meta,
+    )

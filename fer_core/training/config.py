@@ -61,6 +61,12 @@ def _named(name: str) -> str | None:
     return None if name.strip() else "must name a plugin (see `fer list`)"
 
 
+def _fold(fold: str) -> str | None:
+    from fer_core.data.splits import fold_problem
+
+    return fold_problem(fold)
+
+
 def _cuda_index(device: str) -> str | None:
     prefix, _, index = device.partition(":")
     if device in DEVICES or (prefix == "cuda" and index.isdigit()):
@@ -92,6 +98,17 @@ class TrainConfig:
     label_smoothing: Annotated[float, Setting("Label smoothing.", label="label smoothing", minimum=0, maximum=1, below=True)] = 0.0
     patience: Annotated[int, Setting("Early stopping on val macro-F1 after this many epochs without gain; 0 disables.", minimum=0)] = 3
     seed: Annotated[int, Setting("Seed for data order, augmentation and initialisation.", minimum=0, commands="train")] = 0
+    # fer bench sets it per cell from --folds K; the folds and each fold's val part depend on the data alone, not the seed
+    fold: Annotated[
+        str | None,
+        Setting(
+            "Train on fold I of K (e.g. 2/5): the data's splits pooled into K stratified folds (subject-grouped where "
+            "subjects are known); fold I is the test split, val is carved from the other K-1.",
+            commands="train",
+            check=_fold,
+            metavar="I/K",
+        ),
+    ] = None
     # a cap on training seconds: no epoch starts that, judging by the last, would end past it
     time_budget_s: Annotated[
         float | None,

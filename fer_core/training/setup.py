@@ -57,10 +57,16 @@ class TrainingSetup:
 
 
 def build_setup(config: TrainConfig, dataset: Dataset, device: torch.device, show: EpochProgress) -> TrainingSetup:
-    """Conform the splits, balance the training split, build the model and its optimizer, scheduler and loss."""
+    """Conform the splits, balance the training split, build the model and its optimizer, scheduler and loss.
+
+    With ``config.fold`` the splits are that fold's (``fold_dataset``; a dataset that already is the fold is kept).
+    """
     import torch
 
+    from fer_core.data.splits import fold_dataset
     from fer_core.registry import get_registry
+
+    dataset = fold_dataset(dataset, config.fold)
 
     registry = get_registry()
     entry = registry.load("models", config.model)
