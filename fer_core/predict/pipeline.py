@@ -23,6 +23,7 @@ from fer_core.predict.tracking import DEFAULT_WINDOW, FaceSmoother
 MAX_BUFFERED_FRAMES = 64  # bounds memory when --every N and --batch B would hold N*B decoded frames
 GLOB_CHARS = frozenset("*?[")
 ANNOTATED = ".annotated"
+FFMPEG_QUIET = -8  # AV_LOG_QUIET
 
 
 @dataclass
@@ -121,7 +122,9 @@ def is_hidden(relative: Path) -> bool:
 
 @contextmanager
 def quiet_opencv() -> Iterator[None]:
-    """Keep OpenCV's own WARN lines (a missing camera, a damaged container) off the user's terminal."""
+    """Keep OpenCV's own WARN lines (a missing camera) and FFmpeg's (``moov atom not found`` in a truncated mp4) off the
+    user's terminal. FFmpeg's level is read once, when OpenCV first opens a video, so it is set before that."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", str(FFMPEG_QUIET))
     import cv2
 
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
