@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from fer_core.api import Dataset, ModelPlugin
 from fer_core.data.loading import load_dataset
+from tests.fakedist import PluginSandbox, private_registry
 
 FAST = {"threads": 1, "batch_size": 32}
 
@@ -46,12 +50,21 @@ class OutOfMemoryModel(ModelPlugin):
         return _OutOfMemoryNet(num_classes)
 
 
+@contextmanager
+def failing_models(site: Path) -> Iterator[PluginSandbox]:
+    """The shared private registry (``tests.fakedist.private_registry``) plus ``nan_model`` and ``oom_model``."""
+    with private_registry(site) as sandbox:
+        sandbox.add("models", "nan_model", NanModel)
+        sandbox.add("models", "oom_model", OutOfMemoryModel)
+        yield sandbox
+
+
 def register_failing_models() -> None:
+    """``nan_model`` and ``oom_model`` in the registry in use (the shared one unless a private one is active)."""
     from fer_core.registry import get_registry
 
-    registry = get_registry()
-    registry.add_object("models", "nan_model", NanModel, distribution="tests")
-    registry.add_object("models", "oom_model", OutOfMemoryModel, distribution="tests")
+    for name, model in (("nan_model", NanModel), ("oom_model", OutOfMemoryModel)):
+        get_registry().add_object("models", name, model, distribution="tests")
 
 
 def hand_made_pair(

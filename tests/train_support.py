@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,10 +13,9 @@ import numpy as np
 import pytest
 from torch import nn
 
-import fer_core.registry as fer_registry
 from fer_core.api import Augmenter, Balanced, Balancer, Dataset, ModelPlugin, Split, TrainSet
-from fer_core.registry import Registry
 from fer_core.training.config import TrainConfig
+from tests.fakedist import PluginSandbox, private_registry
 
 if TYPE_CHECKING:
     from fer_core.training.trainer import TrainResult
@@ -124,20 +124,18 @@ class SpyAugmenter(Augmenter):
 
 
 @contextmanager
-def training_test_plugins() -> Iterator[None]:
-    """A registry holding the installed plugins plus the test ones, in place of the process-wide one.
+def training_test_plugins() -> Iterator[PluginSandbox]:
+    """The shared private registry (``tests.fakedist.private_registry``): the installed plugins plus the test ones.
 
     Parametrisation (the conformance suite's included) happens before this runs, so no other test sees them.
     """
-    registry = Registry()
-    registry.add_object("models", "train_linear_probe", LinearProbe, distribution="tests")
-    registry.add_object("models", "train_nan_model", NanModel, distribution="tests")
-    registry.add_object("balancers", "train_spy", SpyBalancer, distribution="tests")
-    registry.add_object("balancers", "train_first_only", OnlyFirstClassSampler, distribution="tests")
-    registry.add_object("augmenters", "train_spy_aug", SpyAugmenter, distribution="tests")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fer_registry, "get_registry", lambda: registry)
-        yield
+    with tempfile.TemporaryDirectory(prefix="fer-train-plugins-") as site, private_registry(Path(site)) as sandbox:
+        sandbox.add("models", "train_linear_probe", LinearProbe)
+        sandbox.add("models", "train_nan_model", NanModel)
+        sandbox.add("balancers", "train_spy", SpyBalancer)
+        sandbox.add("balancers", "train_first_only", OnlyFirstClassSampler)
+        sandbox.add("augmenters", "train_spy_aug", SpyAugmenter)
+        yield sandbox
 
 
 def image_hashes(images: np.ndarray) -> set[bytes]:
