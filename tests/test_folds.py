@@ -187,3 +187,45 @@ def test_rerunning_a_folded_bench_skips_every_finished_cell(folded_grid):
     spec, _run_dir, first = folded_grid
     again = run_bench(spec, LocalExecutor(datasets={"demo": tiny_demo()}), command="pytest folds again", speed=None)
     assert again.ran == [] and sorted(again.skipped) == sorted(r["cell_id"] for r in first.results.rows)
+
+
+def _folded_results():
+    from fer_core.bench.results import build_results
+    from tests.bench_support import hand_made_pair
+
+    f1 = {("none", 1): 0.50, ("none", 2): 0.60, ("none", 3): 0.55, ("smote", 1): 0.62, ("smote", 2): 0.71, ("smote", 3): 0.66}
+    pairs = [
+        hand_made_pair("timm-efficientnet_b0", b, 0, {"test": {"accuracy": f + 0.1, "macro_f1": f, "weighted_f1": f}}, fold=k)
+        for (b, k), f in f1.items()
+    ]
+    return build_results(pairs), f1
+
+
+def test_with_folds_the_tables_rank_groups_with_mean_sd_and_n():
+    import statistics
+
+    from rich.console import Console
+
+    from fer_core.bench.report import render_report
+    from fer_core.bench.table import leaderboard_table
+
+    results, f1 = _folded_results()
+    assert results.folded
+    groups = results.groups()
+    assert [(g["balancer"], g["n"], g["folds"]) for g in groups] == [("smote", 3, 3), ("none", 3, 3)]
+    smote = [f1["smote", k] for k in (1, 2, 3)]
+    assert groups[0]["test_macro_f1"] == pytest.approx(statistics.fmean(smote))
+    assert groups[0]["test_macro_f1_sd"] == pytest.approx(statistics.stdev(smote))
+    console = Console(width=80, record=True, color_system=None)
+    console.print(leaderboard_table(results, "leaderboard (toy:3fold:3cls): test split, by macro-F1", width=80))
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= 80
+    body = [line.split() for line in lines if line.strip()[:1].isdigit()]
+    assert [row[:4] for row in body] == [["1", "timm-efficientnet_b0", "smote", "3"], ["2", "timm-efficientnet_b0", "none", "3"]]
+    assert f"{statistics.fmean(smote):.3f}±{statistics.stdev(smote):.3f}" in body[0]
+    report = render_report(results, [], {"name": "folds"}, {})
+    assert "| 1 | timm-efficientnet_b0 | smote | 3 |" in report
+    assert f"{statistics.fmean(smote):.4f} ± {statistics.stdev(smote):.4f}" in report
+    assert "## Cells (one per fold and seed)" in report and "| seed | fold |" in report
+    (comparison,) = [c for c in results.comparisons if c["metric"] == "test_macro_f1"]
+    assert comparison["n"] == 3 and comparison["delta"] == pytest.approx(statistics.fmean([0.12, 0.11, 0.11]))

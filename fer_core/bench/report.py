@@ -92,13 +92,48 @@ def _leaderboard(results: Results) -> list[str]:
         return ["No cell finished."]
     columns = _board_metrics(results)
     score = results.score_column
-    header = ["#", "model", "balancer", "seed", *[m.heading(s) for m, s in columns], f"Δ {schema.metric(score).header} vs none"]
+    folds = ["fold"] if results.folded else []
+    header = ["#", "model", "balancer", "seed", *folds, *[m.heading(s) for m, s in columns], f"Δ {schema.metric(score).header} vs none"]
     rows = []
     for rank, r in enumerate(board, 1):
         versus = comparison_for(results.comparisons, r["model"], r["balancer"], score)
-        row = [rank, r["model"], r["balancer"], r["seed"], *[m.format(r.get(m.column(s))) for m, s in columns]]
+        fold = [r.get("fold")] if folds else []
+        row = [rank, r["model"], r["balancer"], r["seed"], *fold, *[m.format(r.get(m.column(s))) for m, s in columns]]
         rows.append([*row, noise_mark(versus) if r["balancer"] != BASELINE else "baseline"])
     return _table(header, rows)
+
+
+def _mean_sd(entry: dict[str, Any], m: schema.Metric, column: str) -> str:
+    text = m.format(entry.get(column))
+    sd = entry.get(f"{column}_sd")
+    return text + (f" ± {m.format(sd)}" if sd is not None and not m.speed else "")
+
+
+def _group_leaderboard(results: Results) -> list[str]:
+    """With folds: one row per (model, balancer), mean ± sd over its n cells (folds x seeds), best mean macro-F1 first."""
+    groups = results.groups()
+    if not groups:
+        return ["No cell finished."]
+    columns = _board_metrics(results)
+    score = results.score_column
+    header = ["#", "model", "balancer", "n", *[m.heading(s) for m, s in columns], f"Δ {schema.metric(score).header} vs none"]
+    rows = []
+    for rank, g in enumerate(groups, 1):
+        versus = comparison_for(results.comparisons, g["model"], g["balancer"], score)
+        row = [rank, g["model"], g["balancer"], g["n"], *[_mean_sd(g, m, m.column(s)) for m, s in columns]]
+        rows.append([*row, noise_mark(versus) if g["balancer"] != BASELINE else "baseline"])
+    return [
+        f"Mean ± sd over each group's n cells ({results.groups()[0]['folds']} folds x seeds); every fold is tested on "
+        "its own held-out images, so groups are ranked, not cells. One row per cell: `## Cells` below.",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def _cells(results: Results) -> list[str]:
+    if not results.folded or not results.leaderboard():
+        return []
+    return ["", "## Cells (one per fold and seed)", "", *_leaderboard(results)]
 
 
 def _interval(entry: dict[str, Any], column: str) -> str:
@@ -161,10 +196,15 @@ def _per_class(results: Results) -> list[str]:
     board = results.leaderboard()
     if not board or not results.classes:
         return []
-    header = ["model", "balancer", "seed", *results.classes]
     f1 = schema.metric("macro_f1")
-    rows = [[r["model"], r["balancer"], r["seed"], *[f1.format(r.get(f"f1_{c}")) for c in results.classes]] for r in board]
     split = "test" if results.ranking_split == "test" else "validation"
+    if results.folded:
+        header = ["model", "balancer", "n", *results.classes]
+        groups = results.groups()
+        rows = [[g["model"], g["balancer"], g["n"], *[f1.format(g.get(f"f1_{c}")) for c in results.classes]] for g in groups]
+        return ["", f"## Per-class F1 ({split} split, mean over folds and seeds)", "", *_table(header, rows)]
+    header = ["model", "balancer", "seed", *results.classes]
+    rows = [[r["model"], r["balancer"], r["seed"], *[f1.format(r.get(f"f1_{c}")) for c in results.classes]] for r in board]
     return ["", f"## Per-class F1 ({split} split)", "", *_table(header, rows)]
 
 
@@ -237,10 +277,11 @@ def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None
         "",
         "## Leaderboard",
         "",
-        *_leaderboard(results),
+        *(_group_leaderboard(results) if results.folded else _leaderboard(results)),
         *_seed_summary(results),
         *_comparisons(results),
         *_per_class(results),
+        *_cells(results),
         *_failures(results, pairs),
         *_plots(figures),
         "",

@@ -64,6 +64,34 @@ class Results:
         ok = [r for r in self.rows if r["status"] == "ok"]
         return sorted(ok, key=lambda r: (-_num(r.get(self.score_column)), r["cell_id"]))
 
+    @property
+    def folded(self) -> bool:
+        """True when the cells are folds (``fer bench --folds``): each cell is tested on other images, so the tables
+        rank the (model, balancer) groups, averaged over folds and seeds, rather than single cells."""
+        return any(r.get("fold") is not None for r in self.rows)
+
+    def groups(self) -> list[dict[str, Any]]:
+        """One row per (model, balancer) with finished cells, best mean macro-F1 on the ranking split first: every
+        numeric column is the mean over the group's finished cells (``n``: folds x seeds); the summary columns
+        of ``bench.schema`` also carry ``<column>_sd`` and ``_ci95_lo``/``_hi`` (``summarise``)."""
+        members: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in self.rows:
+            if row["status"] == "ok":
+                members.setdefault((row["model"], row["balancer"]), []).append(row)
+        spreads = {(e["model"], e["balancer"]): e for e in self.summary}
+        grouped = []
+        for (model, balancer), rows in members.items():
+            entry: dict[str, Any] = {"model": model, "balancer": balancer, "n": len(rows)}
+            entry["seeds"], entry["folds"] = len({r["seed"] for r in rows}), len({r.get("fold") for r in rows} - {None})
+            for column in rows[0]:
+                values = [float(r[column]) for r in rows if _finite(r.get(column))]
+                if column not in entry and values and column not in ("seed", "fold"):
+                    entry[column] = sum(values) / len(values)
+            summary = spreads.get((model, balancer), {})
+            entry.update({key: value for key, value in summary.items() if key.endswith(("_sd", "_ci95_lo", "_ci95_hi"))})
+            grouped.append(entry)
+        return sorted(grouped, key=lambda e: (-_num(e.get(self.score_column)), e["model"], e["balancer"]))
+
     def failed(self) -> list[dict[str, Any]]:
         return [r for r in self.rows if r["status"] != "ok"]
 
@@ -80,6 +108,10 @@ class Results:
             "comparisons": self.comparisons,
             "speed": self.speed,
         }
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _num(value: Any) -> float:

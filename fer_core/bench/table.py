@@ -65,6 +65,8 @@ def leaderboard_table(results: Results, title: str, width: int = DEFAULT_WIDTH) 
     """Best first, metrics on the ranking split (named in the title); ``~`` marks a difference to ``none`` within noise."""
     from rich.markup import escape
 
+    if results.folded:
+        return _group_table(results, title, width)
     split = results.ranking_split
     board = results.leaderboard()
     several_seeds = len({(r["seed"], r.get("fold")) for r in board}) > 1
@@ -83,6 +85,37 @@ def leaderboard_table(results: Results, title: str, width: int = DEFAULT_WIDTH) 
     caption = "Δ none: macro-F1 minus the same model's none; ~ within noise (its 95% interval holds 0), ? one seed"
     caption = caption if results.comparisons else None
     return fit(columns, len(board), width, title=title, caption=caption)
+
+
+def mean_sd(m: schema.Metric, entry: dict[str, Any], column: str) -> str:
+    """``0.812±0.031``: a group's mean and sd in the terminal's format (3 decimals for fractions); the mean alone
+    without an sd."""
+    mean, sd = entry.get(column), entry.get(f"{column}_sd")
+    if m.kind == "fraction" and isinstance(mean, int | float):
+        return f"{mean:.3f}" + (f"±{sd:.3f}" if isinstance(sd, int | float) else "")
+    spread = isinstance(sd, int | float) and m.summary and not m.speed  # one speed figure per architecture: no sd
+    return m.format(mean, short=True) + (f"±{m.format(sd, short=True)}" if spread else "")
+
+
+def _group_table(results: Results, title: str, width: int) -> Table:
+    """The leaderboard of a run with folds: one row per (model, balancer), mean±sd over its n cells (folds x seeds)."""
+    from rich.markup import escape
+
+    split = results.ranking_split
+    groups = results.groups()
+    columns = [Col("#", 1, values=[str(i) for i in range(1, len(groups) + 1)])]
+    columns.append(Col("model", 0, True, [escape(g["model"]) for g in groups]))
+    columns.append(Col("balancer", 0, True, [escape(g["balancer"]) for g in groups]))
+    columns.append(Col("n", 0.5, values=[str(g["n"]) for g in groups]))
+    for m in schema.leaderboard_metrics(terminal=True):
+        column = m.column(split)
+        columns.append(Col(m.short, 10 + m.priority, values=[mean_sd(m, g, column) for g in groups]))
+        if m.name == "macro_f1":
+            versus = [comparison_for(results.comparisons, g["model"], g["balancer"], column) for g in groups]
+            marks = ["" if g["balancer"] == BASELINE else noise_mark(v, digits=3) for g, v in zip(groups, versus, strict=True)]
+            columns.append(Col("Δ none", 10 + m.priority + 0.5, values=marks))
+    caption = "mean±sd over n cells (folds x seeds); Δ none: paired macro-F1 change vs the model's none, ~ within noise"
+    return fit(columns, len(groups), width, title=title, caption=caption)
 
 
 def _signed(value: Any) -> str:
