@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import platform
 import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from fer_core.bench.environment import cpu_model
+from fer_core.bench.environment import describe_machine
+from fer_core.bench.measure import step_times
 from fer_core.preprocess import to_nchw_float
 from fer_core.training.augment import AlbumentationsAugmenter
 from fer_core.training.tensor_augment import TensorAugmenter
@@ -30,20 +29,15 @@ PRESETS = ("standard", "strong")
 
 
 def images_per_second(step: Callable[[int], object], batches: int, batch: int, rounds: int, device: str) -> float:
-    def sync() -> None:
+    """Median over ``rounds`` rounds of ``batches`` steps, after one warm-up round (the GPU synchronised per round)."""
+
+    def one_round() -> None:
+        for b in range(batches):
+            step(b)
         if device == "cuda":
             torch.cuda.synchronize()
 
-    step(0)
-    sync()
-    rates = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for b in range(batches):
-            step(b)
-        sync()
-        rates.append(batches * batch / (time.perf_counter() - started))
-    return statistics.median(rates)
+    return batches * batch / statistics.median(step_times(one_round, 0.0, min_steps=rounds, max_steps=rounds))
 
 
 def cases(preset: str, chunks: list[np.ndarray]) -> list[tuple[str, str, Callable[[int], object]]]:
@@ -82,10 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     for preset in PRESETS:
         for name, device, step in cases(preset, chunks):
             rows.append((preset, name, device, images_per_second(step, batches, args.batch, args.rounds, device)))
-    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
     lines = [
-        f"Measured on {cpu_model()}, {args.threads} torch thread(s){gpu}; torch {torch.__version__}, Python {platform.python_version()}; "
-        f"batch {args.batch}, {batches * args.batch} images, median of {args.rounds} rounds.",
+        f"Measured on {describe_machine(args.threads)}; batch {args.batch}, {batches * args.batch} images, "
+        f"median of {args.rounds} rounds after a warm-up round.",
         "",
         "| preset | augmenter | device | images/s |",
         "|---|---|---|---:|",

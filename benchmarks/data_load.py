@@ -15,15 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from fer_core.bench.environment import describe_machine
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -42,26 +42,27 @@ def peak_rss_mb() -> float:
 
 def measure_once(spec: str, cache_dir: str | None) -> dict:
     """Runs inside the child process: imports first (timed apart), then one load, its seconds and peak RSS."""
-    start = time.perf_counter()
-    import cv2  # noqa: F401
-    import numpy as np
-    import pandas  # noqa: F401
-    import sklearn.model_selection  # noqa: F401
+    from fer_core.bench.measure import Stopwatch
 
-    from fer_core.data.loading import load_dataset
-    from fer_core.registry import get_registry
+    with Stopwatch() as imports:
+        import cv2  # noqa: F401
+        import numpy as np
+        import pandas  # noqa: F401
+        import sklearn.model_selection  # noqa: F401
 
-    get_registry().load_all("datasets")
-    imports = time.perf_counter() - start
+        from fer_core.data.loading import load_dataset
+        from fer_core.registry import get_registry
+
+        get_registry().load_all("datasets")
     before = peak_rss_mb()
-    start = time.perf_counter()
-    dataset = load_dataset(spec, cache=cache_dir is not None, cache_dir=Path(cache_dir) if cache_dir else None)
-    seconds = time.perf_counter() - start
+    with Stopwatch() as load:
+        dataset = load_dataset(spec, cache=cache_dir is not None, cache_dir=Path(cache_dir) if cache_dir else None)
     raw = sum(s.images.nbytes for s in dataset.splits.values())
     assert all(s.images.dtype == np.uint8 for s in dataset.splits.values())
     return {
-        "seconds": seconds,
-        "import_seconds": imports,
+        "seconds": load.wall,
+        "cpu_seconds": load.cpu,
+        "import_seconds": imports.wall,
         "images": sum(len(s) for s in dataset.splits.values()),
         "raw_mb": raw / 2**20,
         "rss_before_mb": before,
@@ -116,6 +117,7 @@ def benchmark(data: Path, repeat: int) -> list[dict]:
                         "images": results[0]["images"],
                         "median_s": statistics.median(seconds),
                         "min_s": min(seconds),
+                        "cpu_s": statistics.median(r["cpu_seconds"] for r in results),
                         "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
                         "rss_before_mb": max(r["rss_before_mb"] for r in results),
                         "import_s": statistics.median(r["import_seconds"] for r in results),
@@ -135,15 +137,16 @@ def to_markdown(rows: list[dict], repeat: int, command: str) -> str:
         "",
         f"Command: `{command}`",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores (shared), Python {platform.python_version()}; "
+        f"Machine: {describe_machine()} (shared); "
         f"{repeat} runs per row, each in a fresh process (median and best seconds; peak RSS is the highest of the runs).",
         "",
-        "| data | mode | images | median s | best s | peak RSS MB | RSS after imports MB | raw uint8 MB | imports s (not counted) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| data | mode | images | median s | best s | median CPU s | peak RSS MB | RSS after imports MB | raw uint8 MB "
+        "| imports s (not counted) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['data']} | {r['mode']} | {r['images']:,} | {r['median_s']:.2f} | {r['min_s']:.2f} | "
+            f"| {r['data']} | {r['mode']} | {r['images']:,} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['cpu_s']:.2f} | "
             f"{r['peak_rss_mb']:.0f} | {r['rss_before_mb']:.0f} | {r['raw_mb']:.1f} | {r['import_s']:.2f} |"
         )
     lines += [

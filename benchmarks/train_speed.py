@@ -13,13 +13,13 @@ channels_last. Both see a fixed, stratified subset of the FER-2013 train folder.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from fer_core.bench.environment import describe_machine, format_load, load_average
+from fer_core.bench.measure import Stopwatch
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013" / "train"
 
@@ -61,14 +61,15 @@ def reference_images_per_s(model_name: str, paths: list[Path], root: Path, epoch
     model.train()
     rates = (0.0, 0.0)
     for _ in range(epochs):
-        started, cpu_started, seen = time.perf_counter(), time.process_time(), 0
-        for x, y in loader:
-            optimizer.zero_grad()
-            loss = criterion(model(x), y)
-            loss.backward()
-            optimizer.step()
-            seen += len(y)
-        rates = (seen / (time.perf_counter() - started), seen / (time.process_time() - cpu_started))
+        seen = 0
+        with Stopwatch() as clock:
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = criterion(model(x), y)
+                loss.backward()
+                optimizer.step()
+                seen += len(y)
+        rates = (seen / clock.wall, seen / clock.cpu)
     return rates
 
 
@@ -92,16 +93,6 @@ def fer_images_per_s(model_name: str, paths: list[Path], epochs: int, seed: int,
     return float(last["train_images_per_s"]), len(paths) / float(last["cpu_seconds"])
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="mycnn_v1,mycnn_v3")
@@ -118,8 +109,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     paths = subset_paths(args.data, args.images, args.seed)
-    print(f"# {len(paths)} images from {args.data}, {args.threads} thread(s), torch {torch.__version__}, {cpu_name()}")
-    print(f"# load average before: {os.getloadavg()[0]:.2f} (the machine is shared; rates vary run to run)")
+    print(f"# {len(paths)} images from {args.data}")
+    print(f"# {describe_machine(args.threads)} (shared: rates vary run to run)")
     columns = ["reference", "fer fp32"] + (["fer bf16"] if args.bf16 else [])
     header = "| model | " + " | ".join(f"{c} img/s (per CPU-s)" for c in columns) + " | speed-up, wall (CPU) |"
     print(header)
@@ -133,7 +124,7 @@ def main() -> None:
         base_wall, base_cpu = rates[0]
         ratios = [f"{c}: {wall / base_wall:.1f}x ({cpu / base_cpu:.1f}x)" for c, (wall, cpu) in zip(columns[1:], rates[1:], strict=True)]
         print(f"| {name} | " + " | ".join(cells) + " | " + "; ".join(ratios) + " |", flush=True)
-    print(f"# load average after: {os.getloadavg()[0]:.2f}")
+    print(f"# load average after: {format_load(load_average())}")
 
 
 if __name__ == "__main__":

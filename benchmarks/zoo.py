@@ -13,17 +13,17 @@ MFLOPs are millions of multiply-adds per image (see fer_core/flops.py).
 from __future__ import annotations
 
 import argparse
-import platform
 import shlex
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from fer_core.flops import count_flops
+from fer_core.bench.environment import describe_machine
+from fer_core.bench.measure import param_count, step_times
+from fer_core.flops import macs_per_image
 from fer_core.registry import Registry, get_registry
 
 NUM_CLASSES = 7
@@ -49,17 +49,9 @@ def weight_layers(model: nn.Module) -> int:
     return sum(isinstance(m, nn.Conv1d | nn.Conv2d | nn.Linear) for m in model.modules())
 
 
-def images_per_second(step: Callable[[], None], batch: int, seconds: float, min_steps: int = 3) -> float:
+def images_per_second(step: Callable[[], None], batch: int, seconds: float) -> float:
     """Images per second of the fastest of the timed steps (as ``timeit`` advises: slower ones were disturbed)."""
-    step()  # warm-up: allocations, oneDNN kernel selection
-    fastest, start = float("inf"), time.perf_counter()
-    steps = 0
-    while steps < min_steps or time.perf_counter() - start < seconds:
-        began = time.perf_counter()
-        step()
-        fastest = min(fastest, time.perf_counter() - began)
-        steps += 1
-    return batch / fastest
+    return batch / min(step_times(step, seconds, max_steps=None))
 
 
 def inference_speed(model: nn.Module, size: int, seconds: float) -> tuple[float, str]:
@@ -108,8 +100,8 @@ def describe(registry: Registry, name: str, size: int) -> tuple[Row, nn.Module]:
         model=name,
         distribution=distribution_of(registry, name),
         depth=weight_layers(model),
-        params=sum(p.numel() for p in model.parameters()),
-        mflops=count_flops(model, (1, 1, size, size)) / 1e6,
+        params=param_count(model),
+        mflops=macs_per_image(model, 1, size) / 1e6,
     )
     return row, model
 
@@ -145,16 +137,6 @@ def markdown(rows: list[Row], timed: bool, size: int) -> str:
     return "\n".join(lines)
 
 
-def environment(threads: int) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return f"{cpu}; {threads} torch threads; torch {torch.__version__}; Python {platform.python_version()}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="all", help="comma-separated names or wildcards (default: all installed)")
@@ -175,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [row for row, _ in pairs]
     if seconds:
         print(f"Command: `{shlex.join(['python', 'benchmarks/zoo.py', *(sys.argv[1:] if argv is None else argv)])}`\n")
-        print(f"Machine: {environment(args.threads)}\n")
+        print(f"Machine: {describe_machine(args.threads)}\n")
         if args.note:
             print(f"{args.note}\n")
     print(markdown(rows, timed=bool(seconds), size=args.input_size))

@@ -1,4 +1,4 @@
-"""Where a run happened: CPU, threads, library versions and the source revision, for run.json."""
+"""Where a run happened: CPU, threads, load, library versions and the source revision, for run.json and benchmark pages."""
 
 from __future__ import annotations
 
@@ -18,6 +18,31 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, rounded to 0.01; None where the system keeps none."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
+
+
+def format_load(load: list[float] | None) -> str:
+    return ", ".join(f"{x:.2f}" for x in load) if load else "unknown"
+
+
+def describe_machine(threads: int | None = None) -> str:
+    """One line for a benchmark page: CPU, logical CPUs, load average now, torch threads and versions, GPU if any."""
+    import torch
+
+    parts = [cpu_model(), f"{os.cpu_count()} logical CPUs", f"load average {format_load(load_average())}"]
+    if threads is not None:
+        parts.append(f"{threads} torch thread(s)")
+    parts.append(f"torch {torch.__version__}, Python {platform.python_version()}")
+    if torch.cuda.is_available():
+        parts.append(f"GPU {torch.cuda.get_device_name(0)}")
+    return "; ".join(parts)
 
 
 def git_revision(cwd: Path | None = None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,36 +25,43 @@ def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def _macs_per_image(model: nn.Module, channels: int, size: int) -> int:
-    try:
-        from fer_core.flops import macs_per_image
-    except ImportError:  # the zoo's counter is not installed yet: the same count, done here
-        import torch
-        from torch.utils.flop_counter import FlopCounterMode
-
-        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-            model.eval()(torch.zeros(1, channels, size, size))
-        return counter.get_total_flops() // 2
-    return macs_per_image(model, channels, size)
-
-
 def count_mflops(model: nn.Module, channels: int, size: int) -> float | None:
     """Millions of multiply-adds for one image, counted as torchvision and timm count FLOPs; None if uncountable."""
+    from fer_core.flops import macs_per_image
+
     try:
-        return _macs_per_image(model, channels, size) / 1e6
+        return macs_per_image(model, channels, size) / 1e6
     except Exception:  # an exotic op the counter cannot trace must not fail the cell
         return None
 
 
-def _timings(run: Any, budget_s: float) -> list[float]:
-    run()  # warm-up: allocator, kernels
+def step_times(run: Callable[[], object], budget_s: float, *, min_steps: int = 3, max_steps: int | None = MAX_REPEATS) -> list[float]:
+    """Wall seconds of each call of ``run`` after one untimed warm-up call (allocator, kernel choice): at least
+    ``min_steps`` calls, more while ``budget_s`` lasts, at most ``max_steps`` (None: no cap)."""
+    run()
     times: list[float] = []
     deadline = time.perf_counter() + budget_s
-    while len(times) < 3 or (time.perf_counter() < deadline and len(times) < MAX_REPEATS):
+    while len(times) < min_steps or (time.perf_counter() < deadline and (max_steps is None or len(times) < max_steps)):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
     return times
+
+
+class Stopwatch:
+    """Wall and CPU seconds (this process, every thread) of a ``with`` block: ``with Stopwatch() as clock: ...``."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+        self._started = (0.0, 0.0)
+
+    def __enter__(self) -> Stopwatch:
+        self._started = (time.perf_counter(), time.process_time())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._started[0]
+        self.cpu = time.process_time() - self._started[1]
 
 
 def inference_speed(model: nn.Module, channels: int, size: int, *, threads: int, budget_s: float = SPEED_BUDGET_S) -> dict[str, Any]:
@@ -67,8 +75,8 @@ def inference_speed(model: nn.Module, channels: int, size: int, *, threads: int,
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            batch_times = _timings(lambda: model(batch), budget_s / 2)
-            single_times = _timings(lambda: model(single), budget_s / 2)
+            batch_times = step_times(lambda: model(batch), budget_s / 2)
+            single_times = step_times(lambda: model(single), budget_s / 2)
     finally:
         torch.set_num_threads(previous)
     return {
