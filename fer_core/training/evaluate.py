@@ -3,10 +3,15 @@
 ``fer eval`` (``evaluate_checkpoint``), the trainer's validation (``evaluate``) and a bench cell's test split
 (``evaluate_model`` on the model ``train()`` returns) all run through ``evaluate``, under one memory-layout rule:
 the model and its inputs take the layout the run trained in (channels_last unless its config says otherwise).
+
+A model scored on data whose classes differ (a FER-2013 model on CK+) is scored on the classes both share
+(``shared_classes``): images of classes the model lacks are dropped, and each prediction is the argmax over the
+shared classes' logits only; the result names what was dropped.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 TTA_MODES = ("none", "flip", "tencrop")
+ALL = "all"  # the split name for every image of a dataset (its splits pooled)
 TENCROP_FRACTION = 0.9
 
 
@@ -102,12 +108,63 @@ def _tta_views(x: torch.Tensor, tta: str) -> list[torch.Tensor]:
     return [F.interpolate(c, size=(size, size), mode="bilinear", align_corners=False) for c in crops]
 
 
-def evaluate(model: nn.Module, meta: dict[str, Any], split: Split, *, tta: str = "none", mask: np.ndarray | None = None) -> dict[str, Any]:
-    """Metrics of ``model`` (described by checkpoint ``meta``) on ``split``, optionally on the ``mask``-selected images only."""
+@dataclass(frozen=True)
+class SharedClasses:
+    """How a model's classes meet a dataset's when they differ.
+
+    ``classes``: the shared ones, in the model's order; ``logits``: the model output of each; ``label_map``: each
+    dataset label's index in ``classes``, -1 for a class the model lacks; ``dropped``: the dataset classes the model
+    lacks; ``unscored``: the model classes the dataset lacks (left out of the argmax).
+    """
+
+    classes: tuple[str, ...]
+    logits: np.ndarray
+    label_map: np.ndarray
+    dropped: tuple[str, ...]
+    unscored: tuple[str, ...]
+
+    def dropped_counts(self, labels: np.ndarray, data_classes: tuple[str, ...]) -> dict[str, int]:
+        """Images of ``labels`` per dropped class."""
+        counts = np.bincount(labels.astype(np.int64), minlength=len(data_classes))
+        return {name: int(counts[data_classes.index(name)]) for name in self.dropped}
+
+
+def shared_classes(model_classes: tuple[str, ...] | list[str], data_classes: tuple[str, ...] | list[str]) -> SharedClasses | None:
+    """None when the class lists are the same; else how to score on the shared classes (one ``DataError`` when none are)."""
+    model_classes, data_classes = tuple(model_classes), tuple(data_classes)
+    if model_classes == data_classes:
+        return None
+    shared = tuple(name for name in model_classes if name in data_classes)
+    if not shared:
+        raise DataError(f"the model's classes ({', '.join(model_classes)}) and the data's ({', '.join(data_classes)}) share none")
+    label_map = np.array([shared.index(name) if name in shared else -1 for name in data_classes], dtype=np.int64)
+    return SharedClasses(
+        classes=shared,
+        logits=np.array([model_classes.index(name) for name in shared], dtype=np.int64),
+        label_map=label_map,
+        dropped=tuple(name for name in data_classes if name not in shared),
+        unscored=tuple(name for name in model_classes if name not in data_classes),
+    )
+
+
+def evaluate(
+    model: nn.Module,
+    meta: dict[str, Any],
+    split: Split,
+    *,
+    tta: str = "none",
+    mask: np.ndarray | None = None,
+    shared: SharedClasses | None = None,
+) -> dict[str, Any]:
+    """Metrics of ``model`` (described by checkpoint ``meta``) on ``split``, optionally on the ``mask``-selected images only;
+    with ``shared``, on the images of the shared classes only, each predicted among the shared classes."""
     import torch
     import torch.nn.functional as F
 
     images, labels = split.images, split.labels
+    if shared is not None:
+        known = shared.label_map[labels.astype(np.int64)] >= 0
+        mask = known if mask is None else mask & known
     if mask is not None:
         images, labels = images[mask], labels[mask]
     if len(labels) == 0:
@@ -115,7 +172,10 @@ def evaluate(model: nn.Module, meta: dict[str, Any], split: Split, *, tta: str =
     prep = preprocessing_of(meta)
     model = in_eval_layout(model, meta)
     logits = predict_logits(model, images, prep, tta=tta, channels_last=uses_channels_last(meta))
-    metrics = classification_metrics(labels, logits.argmax(axis=1), meta["classes"])
+    classes = meta["classes"]
+    if shared is not None:
+        logits, labels, classes = logits[:, shared.logits], shared.label_map[labels.astype(np.int64)], list(shared.classes)
+    metrics = classification_metrics(labels, logits.argmax(axis=1), classes)
     metrics["loss"] = float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels.astype(np.int64))))
     metrics["tta"] = tta
     return metrics
@@ -134,20 +194,24 @@ def evaluate_model(
     """Metrics of an in-memory ``model`` (with its checkpoint ``meta``) on one split of ``dataset``, with their context.
 
     The top-level metrics are always the plain ones; with ``tta`` they come again under ``with_tta``.
+    ``split`` ``all``: every image of the dataset, its splits pooled (a dataset the model never trained on).
+    When the dataset's classes differ from the model's, it is scored on the shared classes (``shared_classes``) and
+    the result adds ``scored_classes``, ``classes_dropped`` (images per dataset class the model lacks),
+    ``images_dropped`` and ``model_classes_unscored``.
     """
     from fer_core.data.dedup import train_duplicate_mask
+    from fer_core.data.splits import pooled
 
     if tta not in TTA_MODES:
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
-    if tuple(dataset.classes) != tuple(meta["classes"]):
-        raise DataError(f"dataset classes {list(dataset.classes)} differ from the checkpoint's {list(meta['classes'])}")
-    if split not in dataset.splits:
+    shared = shared_classes(meta["classes"], dataset.classes)
+    if split != ALL and split not in dataset.splits:
         raise UsageError(f"dataset '{dataset.name}' has no '{split}' split; it has {', '.join(dataset.splits)}")
-    target = dataset.splits[split]
+    target = pooled(dataset) if split == ALL else dataset.splits[split]
     mask = None
     if exclude_train_duplicates:
-        if split == "train":
-            raise UsageError("--exclude-train-duplicates makes no sense on the train split")
+        if split in ("train", ALL):
+            raise UsageError(f"--exclude-train-duplicates makes no sense on the {split} split")
         mask = ~train_duplicate_mask(dataset, split)
     result = {
         "checkpoint": "" if checkpoint is None else str(checkpoint),
@@ -157,10 +221,19 @@ def evaluate_model(
         "synthetic": dataset.synthetic,
         "split": split,
         "excluded_train_duplicates": 0 if mask is None else int((~mask).sum()),
-        **evaluate(model, meta, target, mask=mask),
     }
+    if shared is not None:
+        kept = target.labels if mask is None else target.labels[mask]
+        dropped = shared.dropped_counts(kept, tuple(dataset.classes))
+        result.update(
+            scored_classes=list(shared.classes),
+            classes_dropped=dropped,
+            images_dropped=sum(dropped.values()),
+            model_classes_unscored=list(shared.unscored),
+        )
+    result.update(evaluate(model, meta, target, mask=mask, shared=shared))
     if tta != "none":  # reported beside the plain number, never instead of it
-        result["with_tta"] = evaluate(model, meta, target, tta=tta, mask=mask)
+        result["with_tta"] = evaluate(model, meta, target, tta=tta, mask=mask, shared=shared)
     return result
 
 
@@ -173,16 +246,42 @@ def evaluate_checkpoint(
     exclude_train_duplicates: bool = False,
     data_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Load a fer checkpoint and a dataset (anything ``load_dataset`` takes) and measure one split (``evaluate_model``)."""
+    """Load a fer checkpoint (a path, or an installed weights name such as ``fer-fast``) and a dataset (anything
+    ``load_dataset`` takes) and measure one split (``evaluate_model``; ``all``: every image).
+
+    A checkpoint trained on a fold (``config.fold``) is scored on that fold's splits of the data it was trained on.
+    """
+    weights, model, meta, dataset = _load(checkpoint, data, data_options, tta)
+    return evaluate_model(model, meta, dataset, split=split, tta=tta, exclude_train_duplicates=exclude_train_duplicates, checkpoint=weights)
+
+
+def evaluate_every_split(
+    checkpoint: Path | str, data: str, *, tta: str = "none", data_options: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """``fer eval --split all``: ``evaluate_checkpoint`` on each split of the dataset, then on all its images (``all``),
+    the model and data loaded once; keyed by split."""
+    weights, model, meta, dataset = _load(checkpoint, data, data_options, tta)
+    names = [*dataset.splits, *([ALL] if len(dataset.splits) > 1 else [])]
+    return {name: evaluate_model(model, meta, dataset, split=name, tta=tta, checkpoint=weights) for name in names}
+
+
+def _load(
+    checkpoint: Path | str, data: str, data_options: dict[str, Any] | None, tta: str
+) -> tuple[Path, nn.Module, dict[str, Any], Dataset]:
     from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
     from fer_core.data.loading import load_dataset
+    from fer_core.data.splits import fold_dataset
+    from fer_core.predict.weights import resolve_weights
 
     if tta not in TTA_MODES:
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
-    weights = resolve_checkpoint(checkpoint)
+    weights = resolve_checkpoint(resolve_weights(checkpoint))
     model, meta = load_checkpoint(weights)
     dataset = load_dataset(data, options=data_options)
-    return evaluate_model(model, meta, dataset, split=split, tta=tta, exclude_train_duplicates=exclude_train_duplicates, checkpoint=weights)
+    fold = (meta.get("config") or {}).get("fold")
+    if fold and data == (meta.get("data") or {}).get("spec"):
+        dataset = fold_dataset(dataset, fold)
+    return weights, model, meta, dataset
 
 
 def remeasure_val_metrics(checkpoint: Path | str, data: str | None = None) -> dict[str, Any]:
