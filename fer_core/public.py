@@ -89,12 +89,17 @@ def evaluate(
     from fer_core.training.evaluate import evaluate_model
 
     module, record, checkpoint = _model_and_meta(model, meta)
+    recorded = record.get("data") or {}
     if data is None:
-        recorded = record.get("data") or {}
         if not recorded.get("spec"):
             raise UsageError("the model records no dataset it can reload; pass data (e.g. 'demo')")
         data, data_options = recorded["spec"], {**(recorded.get("options") or {}), **(data_options or {})}
-    dataset, _ = _dataset(data, data_options)
+    dataset, spec = _dataset(data, data_options)
+    fold = (record.get("config") or {}).get("fold")
+    if fold and spec is not None and spec == recorded.get("spec"):  # as `fer eval`: the fold the model trained on
+        from fer_core.data.splits import fold_dataset
+
+        dataset = fold_dataset(dataset, fold)
     return evaluate_model(
         module,
         dict(record),

@@ -144,3 +144,13 @@ def test_run_bench_takes_plain_arguments_and_returns_the_results(tmp_path):
     assert outcome.results.rows[0]["status"] == "ok"
     with pytest.raises(UsageError, match="local executor only"):
         fer_core.run_bench("mycnn_v1", data=tiny_demo(), executor="ray", out=tmp_path / "other")
+
+
+def test_evaluate_scores_a_fold_run_on_its_fold_as_fer_eval_does(tmp_path):
+    from fer_core.training.evaluate import evaluate_checkpoint
+
+    small = {"train": 42, "val": 14, "test": 14}
+    result = fer_core.train(data="demo", data_options=small, out_dir=tmp_path / "fold", quiet=True, fold="1/2", **_tiny_settings())
+    recorded = fer_core.evaluate(result, split="test")
+    assert recorded == evaluate_checkpoint(result.checkpoint, "demo", split="test", data_options=small)
+    assert recorded["n"] == 35  # the held-out half of the 70 pooled images, not the demo's own 14 test images
