@@ -120,3 +120,37 @@ def test_eval_takes_an_installed_weights_name(monkeypatch, capsys, tmp_path):
     assert json.loads(out)["checkpoint"].endswith("fer-fast.safetensors")
     code, _out, err = run_fer(monkeypatch, capsys, "eval", "-c", "no-such-weights", "--data", "demo")
     assert code != 0 and err.startswith("error:") and "installed weights name" in err
+
+
+def test_bench_cells_trained_on_one_dataset_are_tested_on_another(tmp_path):
+    import pandas as pd
+
+    from fer_core.bench.executors import LocalExecutor
+    from fer_core.bench.jobs import BenchSpec
+    from fer_core.bench.runner import run_bench
+    from tests.bench_support import FAST, tiny_demo
+
+    ck = make_ck_folder(tmp_path / "ck", subjects=8)
+    contempt = sum(1 for _ in (ck / "contempt").iterdir())
+    everything = sum(1 for folder in CK_FOLDERS for _ in (ck / folder).iterdir())
+    run_dir = tmp_path / "cross"
+    spec = BenchSpec(
+        models=("mycnn_v1",), balancers=("weighted",), epochs=1, augment="none", overrides=FAST, out=str(run_dir), test_data=str(ck)
+    )
+    outcome = run_bench(spec, LocalExecutor(datasets={"demo": tiny_demo()}), command="pytest cross", speed=None)
+    frame = pd.read_csv(run_dir / "results.csv")
+    assert (frame["status"] == "ok").all() and set(frame["test_data"]) == {str(ck)}
+    for job in outcome.results.rows:
+        test = json.loads((run_dir / "cells" / job["cell_id"] / "result.json").read_text())["metrics"]["test"]
+        assert test["classes_dropped"] == {"contempt": contempt} and test["n"] == everything - contempt
+        assert test["model_classes_unscored"] == ["neutral"]
+    report = (run_dir / "report.md").read_text()
+    assert f"- **Test data:** `{ck}`" in report and f"contempt ({contempt:,} images)" in report
+    again = run_bench(spec, LocalExecutor(datasets={"demo": tiny_demo()}), command="pytest cross again", speed=None)
+    assert again.ran == []  # the same --test-data: every cell is finished
+
+
+def test_bench_refuses_folds_with_test_data(monkeypatch, capsys, tmp_path):
+    args = ["bench", "-m", "mycnn_v1", "--folds", "3", "--test-data", "demo", "--out", str(tmp_path / "r")]
+    code, _out, err = run_fer(monkeypatch, capsys, *args)
+    assert code == 2 and err.startswith("error:") and "choose one" in err and len(err.strip().splitlines()) == 1

@@ -28,6 +28,8 @@ STATE_JSON = "state.json"  # the trainer's readable copy of its resume state (fe
 ERROR_FILE = "error.txt"
 OK, FAILED = "ok", "failed"
 METRIC_KEYS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "per_class", "confusion", "confusion_normalized")
+SHARED_CLASS_KEYS = ("data", "n", "scored_classes", "classes_dropped", "images_dropped", "model_classes_unscored")
+_TEST_DATASETS: dict[str, Dataset] = {}  # --test-data, loaded once per process and shared by its cells
 
 
 @dataclass
@@ -42,6 +44,7 @@ class CellResult:
     config_hash: str
     status: str
     fold: int | None = None
+    test_data: str | None = None  # the dataset the test metrics come from when it is not ``data`` (fer bench --test-data)
     error: str = ""
     failed_step: str = ""
     config: dict[str, Any] = field(default_factory=dict)
@@ -87,6 +90,7 @@ class CellResult:
             "seed": job.seed,
             "data": job.data,
             "fold": job.fold,
+            "test_data": job.test_data,
         }
         return cls(**identity, config_hash=job.config_hash, status=FAILED, config=job.config, **known)
 
@@ -178,9 +182,12 @@ def _train_and_measure(job: Job, dataset: Dataset, cell_dir: Path, result: CellR
     inside = checkpoint.resolve().is_relative_to(cell_dir.resolve())
     result.checkpoint = str(Path(job.cell_dir) / checkpoint.resolve().relative_to(cell_dir.resolve())) if inside else str(checkpoint)
     result.checkpoint_mb = measure.file_mb(checkpoint)
-    for split_name in ("test",):
-        if split_name in dataset.splits:  # the model train() returned: scored as validation scored it, nothing reloaded
-            result.metrics[split_name] = _keep_metrics(evaluate_model(model, meta, dataset, split=split_name))
+    if job.test_data:  # every image of another dataset, on the classes it shares with this one
+        result.failed_step = "evaluate on --test-data"
+        measured = evaluate_model(model, meta, _test_dataset(job.test_data), split="all")
+        result.metrics["test"] = {**_keep_metrics(measured), **{k: measured[k] for k in SHARED_CLASS_KEYS if k in measured}}
+    elif "test" in dataset.splits:  # the model train() returned: scored as validation scored it, nothing reloaded
+        result.metrics["test"] = _keep_metrics(evaluate_model(model, meta, dataset, split="test"))
 
     result.failed_step = "measure"
     channels, size = int(meta["in_channels"]), int(meta["input_size"])
@@ -191,6 +198,14 @@ def _train_and_measure(job: Job, dataset: Dataset, cell_dir: Path, result: CellR
     result.mflops = measure.count_mflops(model, channels, size)
     result.speed = measure.inference_speed(model, channels, size, threads=config.threads or os.cpu_count() or 1)
     result.failed_step = ""
+
+
+def _test_dataset(spec: str) -> Dataset:
+    from fer_core.data.loading import load_dataset
+
+    if spec not in _TEST_DATASETS:
+        _TEST_DATASETS[spec] = load_dataset(spec)
+    return _TEST_DATASETS[spec]
 
 
 def _drop_resume_state(cell_dir: Path) -> None:

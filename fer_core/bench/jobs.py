@@ -36,6 +36,8 @@ class BenchSpec:
     """What to benchmark. ``models``/``balancers`` are registry patterns (names, wildcards, ``all``).
 
     ``folds`` K: every cell once per fold (``TrainConfig.fold`` = ``I/K``), scored on its held-out fold.
+    ``test_data``: a second dataset spec; the cells' test metrics come from all of its images (scored on the classes
+    it shares with ``data``) instead of ``data``'s test split.
     """
 
     models: tuple[str, ...] = ("all",)
@@ -44,6 +46,7 @@ class BenchSpec:
     seeds: tuple[int, ...] = (0,)
     data: str = "demo"
     folds: int | None = None
+    test_data: str | None = None
     epochs: int | None = None
     time_budget_s: float | None = None
     augment: str | None = None
@@ -93,6 +96,7 @@ class Job:
     config_hash: str
     cell_dir: str  # relative to the run folder, so a run folder can move or be shared between nodes
     fold: int | None = None
+    test_data: str | None = None  # the test metrics come from all of this dataset instead of data's test split
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -218,6 +222,8 @@ def plan_jobs(spec: BenchSpec, registry: Registry) -> list[Job]:
     if not spec.seeds:
         raise UsageError("the grid needs at least one seed")
     parse_folds(spec.folds)
+    if spec.folds is not None and spec.test_data:
+        raise UsageError("--folds tests each cell on a held-out fold of --data and --test-data on another dataset: choose one")
     models, balancers = select_plugins(spec, registry)
     jobs: list[Job] = []
     for model in models:
@@ -237,6 +243,7 @@ def plan_jobs(spec: BenchSpec, registry: Registry) -> list[Job]:
                             config_hash=config.config_hash(),
                             cell_dir=f"{CELLS_DIR}/{cell_id}",
                             fold=fold,
+                            test_data=spec.test_data or None,
                         )
                     )
     duplicates = {j.cell_id for j in jobs if sum(k.cell_id == j.cell_id for k in jobs) > 1}

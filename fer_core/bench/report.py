@@ -38,7 +38,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
-def _data_section(results: Results, run: dict[str, Any]) -> list[str]:
+def _data_section(results: Results, run: dict[str, Any], pairs: Sequence[tuple[Job, CellResult | None]] = ()) -> list[str]:
     data = results.dataset
     spec = run.get("spec", {})
     lines = []
@@ -51,9 +51,27 @@ def _data_section(results: Results, run: dict[str, Any]) -> list[str]:
         ]
     else:
         lines.append(f"- **Data:** `{spec.get('data', '?')}` (no cell loaded it successfully).")
+    if spec.get("test_data"):
+        lines.append(_test_data_line([r for _, r in pairs if r is not None], spec["test_data"]))
     split_name = "test" if results.ranking_split == "test" else "validation"
     lines.append(f"- **Ranked by** macro-F1 on the {split_name} split; the validation split selected each cell's best epoch.")
     return lines
+
+
+def _test_data_line(finished: Sequence[CellResult], test_data: str) -> str:
+    """Where the test metrics came from with --test-data, and what shared-class scoring left out."""
+    line = f"- **Test data:** `{test_data}`: every cell's test metrics are measured on all of its images, not on a split of `--data`"
+    shared = [r.metrics.get("test", {}) for r in finished if r.ok and r.test_data]
+    if not shared:
+        return line + "."
+    first = shared[0]
+    dropped = ", ".join(f"{name} ({count:,} images)" for name, count in (first.get("classes_dropped") or {}).items())
+    unscored = ", ".join(first.get("model_classes_unscored") or [])
+    line += f"; {first.get('n', '?'):,} images scored" if isinstance(first.get("n"), int) else ""
+    if "scored_classes" in first:
+        line += f", on the classes both datasets share ({', '.join(first['scored_classes'])})"
+        line += f"; dropped: {dropped or 'none'}; predicted classes left out of the argmax: {unscored or 'none'}"
+    return line + "."
 
 
 def _settings_section(run: dict[str, Any]) -> list[str]:
@@ -264,7 +282,7 @@ def render_report(results: Results, pairs: Sequence[tuple[Job, CellResult | None
     lines = [f"# fer bench: {name}", ""]
     if results.dataset.get("synthetic"):
         lines += [SYNTHETIC_WARNING, ""]
-    lines += _data_section(results, run)
+    lines += _data_section(results, run, pairs)
     lines += _settings_section(run)
     lines.append(
         f"- **Cells:** {len(results.rows)} planned, {counts['ok']} finished, {counts['failed']} failed, {counts[UNFINISHED]} unfinished"

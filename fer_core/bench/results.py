@@ -28,6 +28,7 @@ IDENTITY_COLUMNS = [
     "balancer",
     "seed",
     "fold",
+    "test_data",
     "protocol",
     "synthetic",
     "status",
@@ -155,6 +156,7 @@ def _cell_row(
             error=result.error,
             train_device=result.train_device,
             threads=speed.get("threads", result.config.get("threads")),
+            test_data=result.test_data or (result.data if "test" in result.metrics else None),
             speed_source=speed.get("source"),
         )
         values.update({m.column(): m.read(source) for m in schema.cell_metrics()})

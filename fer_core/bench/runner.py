@@ -68,7 +68,7 @@ def _partition(jobs: list[Job], saved: dict[str, CellResult | None]) -> tuple[li
         previous = saved.get(job.cell_id)
         if previous is None or not previous.ok:
             pending.append(job)
-        elif previous.config_hash == job.config_hash and previous.data == job.data:
+        elif previous.config_hash == job.config_hash and previous.data == job.data and previous.test_data == job.test_data:
             done.append(job)
         else:
             changed.append(job)

@@ -51,6 +51,8 @@ def _job(data: Any, index: int) -> Job:
     fold = data.get("fold")
     if fold is not None and (not isinstance(fold, int) or isinstance(fold, bool) or fold < 1):
         raise UsageError(f"{RUN_FILE}: damaged: job {index + 1} has no valid 'fold'")
+    if data.get("test_data") is not None and not isinstance(data["test_data"], str):
+        raise UsageError(f"{RUN_FILE}: damaged: job {index + 1} has no valid 'test_data'")
     return Job.from_dict({f.name: data[f.name] for f in fields(Job) if f.name in data})
 
 

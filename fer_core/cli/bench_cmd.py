@@ -113,7 +113,7 @@ class _Progress:
 
 
 _SPEC_FLAGS = {"models": "--models", "balancers": "--balancers", "baseline": "--baseline", "seeds": "--seeds", "data": "--data"}
-_SPEC_FLAGS |= {"folds": "--folds"}
+_SPEC_FLAGS |= {"folds": "--folds", "test_data": "--test-data"}
 _SPEC_FLAGS |= {"out": "--out", "name": "--name"}
 
 
@@ -131,6 +131,12 @@ def _bench(
         metavar="K",
         help="K-fold: every cell once per fold, tested on its held-out fold (subject-grouped where subjects are known, "
         "e.g. CK+; stratified); mean, sd and 95% interval over folds and seeds.",
+    ),
+    test_data: str | None = typer.Option(
+        None,
+        "--test-data",
+        help="Score every cell on all images of this dataset instead of --data's test split (classes it lacks "
+        "are dropped; e.g. train on FER-2013, test on CK+).",
     ),
     settings: list[str] = typer.Option([], "--set", help="Any training setting as KEY=VALUE (repeatable), e.g. --set patience=5."),
     out_dir: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<timestamp>-bench/)."),
@@ -159,7 +165,7 @@ def _bench(
     from fer_core.cli.recipe_flags import settings_from_pairs
 
     given = {"models": models, "balancers": balancers, "baseline": baseline, "seeds": seeds, "data": data, "out": out_dir, "name": name}
-    given["folds"] = folds
+    given["folds"], given["test_data"] = folds, test_data
     spec = _spec({k: v for k, v in given.items() if v is not None}, recipe, settings_from_pairs(settings), resume)
     ray_options = {"address": address, "cpus_per_job": cpus_per_job, "gpus_per_job": gpus_per_job, "max_retries": max_retries}
     runner = make_executor(executor, command=_command_line(), **ray_options)
