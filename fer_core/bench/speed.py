@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fer_core.bench.environment import load_average
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -47,13 +49,6 @@ class Subject:
     model: nn.Module
     channels: int
     size: int
-
-
-def _load_average() -> list[float] | None:
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (OSError, AttributeError):
-        return None
 
 
 def _figure(batch_rates: Sequence[float], round_latencies: Sequence[float], all_latencies: Sequence[float], cpu_s: float) -> dict:
@@ -116,7 +111,7 @@ def time_subjects(subjects: Sequence[Subject], threads: int, settings: SpeedSett
 
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
-    load_before, started, wall = _load_average(), datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter()
+    load_before, started, wall = load_average(), datetime.now(UTC).isoformat(timespec="seconds"), time.perf_counter()
     try:
         records = _interleave(subjects, settings)
     finally:
@@ -132,7 +127,7 @@ def time_subjects(subjects: Sequence[Subject], threads: int, settings: SpeedSett
         "device": "cpu",
         "cpu_count": os.cpu_count(),
         "load_average_before": load_before,
-        "load_average_after": _load_average(),
+        "load_average_after": load_average(),
         "settings": asdict(settings),
         "models": figures,
     }

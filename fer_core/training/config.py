@@ -123,8 +123,13 @@ class TrainConfig:
     channels_last: Annotated[bool, Setting("Train in the channels_last memory layout.")] = True
     threads: Annotated[
         int | None,
-        Setting("Torch threads (fer train: all cores; fer bench: 1 per cell, unless given).", minimum=1, maximum=1024, hashed=False),
-    ] = None
+        Setting(
+            "Torch threads (default 1: the fastest on a shared machine, see benchmarks/threads.md).",
+            minimum=1,
+            maximum=1024,
+            hashed=False,
+        ),
+    ] = 1
     precision: Annotated[
         str, Setting("fp32, or bf16 (autocast in training; GPUs, CPUs with AVX512-BF16/AMX); evaluation stays fp32.", choices=PRECISIONS)
     ] = "fp32"
