@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -29,20 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM); unlike ru_maxrss it does not inherit the parent's peak across exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def measure_once(spec: str, cache_dir: str | None) -> dict:
     """Runs inside the child process: imports first (timed apart), then one load, its seconds and peak RSS."""
-    from fer_core.bench.measure import Stopwatch
+    from fer_core.bench.measure import Stopwatch, peak_rss_mb
 
     with Stopwatch() as imports:
         import cv2  # noqa: F401

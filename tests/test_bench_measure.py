@@ -1,6 +1,8 @@
 """The timing and machine-description helpers that fer bench and the benchmarks/ scripts share."""
 
 import os
+import subprocess
+import sys
 
 from fer_core.bench.environment import describe_machine, format_load, load_average
 from fer_core.bench.measure import Stopwatch, step_times
@@ -29,3 +31,15 @@ def test_machine_line_names_cpus_threads_and_load():
     load = load_average()
     assert load is None or (len(load) == 3 and all(x >= 0 for x in load))
     assert format_load(None) == "unknown" and format_load([1.0, 0.5, 0.25]) == "1.00, 0.50, 0.25"
+
+
+def test_peak_rss_grows_with_what_the_process_holds():
+    probe = (
+        "from fer_core.bench.measure import peak_rss_mb\n"
+        "before = peak_rss_mb()\n"
+        "block = bytearray(b'x') * (100 * 2**20)\n"
+        "print(before, peak_rss_mb())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    before, after = map(float, done.stdout.split())
+    assert before > 0 and after - before >= 90  # a fresh interpreter's peak, then 100 MiB more

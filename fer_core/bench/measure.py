@@ -64,6 +64,19 @@ class Stopwatch:
         self.cpu = time.process_time() - self._started[1]
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set in MiB (VmHWM); unlike ru_maxrss it does not inherit the parent's peak across exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def inference_speed(model: nn.Module, channels: int, size: int, *, threads: int, budget_s: float = SPEED_BUDGET_S) -> dict[str, Any]:
     """Images per second at batch 64 (fastest batch) and median batch-1 latency in milliseconds, on ``threads`` threads."""
     import torch
