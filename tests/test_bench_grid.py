@@ -14,8 +14,7 @@ from fer_core.bench.report import SYNTHETIC_WARNING
 from fer_core.bench.runner import rebuild_report, run_bench
 from fer_core.bench.speed import SpeedSettings
 from fer_core.errors import UsageError
-from fer_core.registry import get_registry
-from tests.bench_support import FAST, register_failing_models, tiny_demo
+from tests.bench_support import FAST, failing_models, tiny_demo
 
 OK_CELLS = ["mycnn_v1__none__s0", "mycnn_v1__weighted__s0"]
 QUICK_SPEED = SpeedSettings(seconds_per_model=0.2, min_rounds=3, max_rounds=5)
@@ -41,12 +40,11 @@ def _run(spec, events=None):
 
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory):
-    register_failing_models()
-    run_dir = tmp_path_factory.mktemp("bench") / "grid"
-    events = []
-    outcome = _run(_spec(run_dir), events)
-    yield run_dir, outcome, events
-    get_registry.cache_clear()  # forget the runtime test models
+    with failing_models(tmp_path_factory.mktemp("site")):
+        run_dir = tmp_path_factory.mktemp("bench") / "grid"
+        events = []
+        outcome = _run(_spec(run_dir), events)
+        yield run_dir, outcome, events
 
 
 def test_grid_writes_every_file(grid):
