@@ -9,6 +9,7 @@ a checkpoint path, an installed weights name (``fer-fast``) or a module with its
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from fer_core.bench.executors import Executor, OnEvent
+    from fer_core.bench.jobs import BenchSpec
     from fer_core.bench.runner import BenchResult
     from fer_core.bench.speed import SpeedSettings
     from fer_core.registry import Registry
@@ -137,49 +139,66 @@ def run_bench(
     *,
     data: DataArg = "demo",
     seeds: int | Iterable[int] = (0,),
-    baseline: bool = True,
-    epochs: int | None = None,
-    time_budget_s: float | None = None,
-    augment: str | None = None,
     settings: Mapping[str, Any] | None = None,
-    name: str = "bench",
     out: Path | str | None = None,
     executor: str | Executor | None = None,
     progress: OnEvent | None = None,
     redo_changed: bool = False,
     speed: bool | SpeedSettings = True,
     registry: Registry | None = None,
+    **spec: Any,
 ) -> BenchResult:
     """Train and score every model x balancer x seed cell, as ``fer bench`` does; returns the results in memory.
 
     ``models``/``balancers``: names, wildcards or ``all`` (a comma-separated string or a list). ``settings`` are
-    any other ``TrainConfig`` fields (``{"threads": 1, "batch_size": 32}``). The run folder is ``out``, else
-    ``runs/<name>/`` for a chosen name, else ``runs/<timestamp>-bench/``; rerunning into it resumes the grid.
-    A ``Dataset`` given as ``data`` runs on the local executor, under the dataset's name.
+    any ``TrainConfig`` fields (``{"batch_size": 32}``); ``spec`` any other ``BenchSpec`` field (``epochs=1``,
+    ``folds=5``, ``baseline=False``, ``name="my-grid"``, ...). The run folder is ``out``, else ``runs/<name>/``
+    for a chosen name, else ``runs/<timestamp>-bench/``; rerunning into it resumes the grid. A ``Dataset`` given
+    as ``data`` runs on the local executor, under the dataset's name. ``registry``: plugins to use instead of the
+    installed ones (``fer_core.registry.use_registry``), for planning and for the local cells.
     """
     from fer_core.bench.executors import LocalExecutor, ignore_event, make_executor
-    from fer_core.bench.jobs import BenchSpec, parse_list
     from fer_core.bench.runner import run_bench as run_grid
     from fer_core.bench.speed import SpeedSettings
+    from fer_core.registry import use_registry
 
     if isinstance(data, Dataset) and executor not in (None, "local"):
         raise UsageError("a Dataset in memory runs on the local executor only; pass a data spec for another executor")
-    spec = BenchSpec(
-        models=parse_list(models),
-        balancers=parse_list(balancers),
-        baseline=baseline,
-        seeds=(seeds,) if isinstance(seeds, int) else tuple(int(seed) for seed in seeds),
-        data=data.name if isinstance(data, Dataset) else str(data),
-        epochs=epochs,
-        time_budget_s=time_budget_s,
-        augment=augment,
-        overrides=dict(settings or {}),
-        name=name,
-        out=None if out is None else str(out),
-    ).pinned()
+    grid = _bench_spec(models, balancers, data, seeds, settings, out, spec)
     if isinstance(data, Dataset):
         runner: Executor = LocalExecutor(datasets={data.name: data})
     else:
         runner = executor if executor is not None and not isinstance(executor, str) else make_executor(executor)
     timing = SpeedSettings() if speed is True else (speed or None)
-    return run_grid(spec, runner, progress or ignore_event, registry=registry, redo_changed=redo_changed, speed=timing)
+    with use_registry(registry) if registry is not None else nullcontext():  # the cells create their plugins from it too
+        return run_grid(grid, runner, progress or ignore_event, redo_changed=redo_changed, speed=timing)
+
+
+def _bench_spec(
+    models: str | Iterable[str],
+    balancers: str | Iterable[str],
+    data: DataArg,
+    seeds: int | Iterable[int],
+    settings: Mapping[str, Any] | None,
+    out: Path | str | None,
+    spec: Mapping[str, Any],
+) -> BenchSpec:
+    from dataclasses import fields
+
+    from fer_core.bench.jobs import BenchSpec, parse_list
+    from fer_core.options import unknown_option_message
+
+    spec_fields = {f.name for f in fields(BenchSpec)} - {"models", "balancers", "data", "seeds", "overrides", "out"}
+    keywords = {"data", "seeds", "settings", "out", "executor", "progress", "redo_changed", "speed", "registry"}
+    for key in spec:
+        if key not in spec_fields:
+            raise UsageError(unknown_option_message("run_bench", key, sorted(spec_fields | keywords)))
+    return BenchSpec(
+        models=parse_list(models),
+        balancers=parse_list(balancers),
+        data=data.name if isinstance(data, Dataset) else str(data),
+        seeds=(seeds,) if isinstance(seeds, int) else tuple(int(seed) for seed in seeds),
+        overrides=dict(settings or {}),
+        out=None if out is None else str(out),
+        **spec,
+    ).pinned()

@@ -144,6 +144,8 @@ def test_run_bench_takes_plain_arguments_and_returns_the_results(tmp_path):
     assert outcome.results.rows[0]["status"] == "ok"
     with pytest.raises(UsageError, match="local executor only"):
         fer_core.run_bench("mycnn_v1", data=tiny_demo(), executor="ray", out=tmp_path / "other")
+    with pytest.raises(UsageError, match=r"run_bench: unknown option 'epoch'.*did you mean 'epochs'"):
+        fer_core.run_bench("mycnn_v1", data=tiny_demo(), epoch=1, out=tmp_path / "other")
 
 
 def test_evaluate_scores_a_fold_run_on_its_fold_as_fer_eval_does(tmp_path):
@@ -154,3 +156,15 @@ def test_evaluate_scores_a_fold_run_on_its_fold_as_fer_eval_does(tmp_path):
     recorded = fer_core.evaluate(result, split="test")
     assert recorded == evaluate_checkpoint(result.checkpoint, "demo", split="test", data_options=small)
     assert recorded["n"] == 35  # the held-out half of the 70 pooled images, not the demo's own 14 test images
+
+
+def test_run_bench_plans_and_trains_with_the_registry_it_is_given(tmp_path):
+    from fer_core.registry import Registry, get_registry
+    from tests.bench_support import NanModel
+
+    registry = Registry()
+    registry.add_object("models", "nan_model", NanModel, distribution="tests")
+    outcome = fer_core.run_bench("nan_model", [], data=tiny_demo(), epochs=1, out=tmp_path / "grid", speed=False, registry=registry)
+    (row,) = outcome.results.rows
+    assert row["status"] == "failed" and "TrainingDivergedError" in row["error"]  # it trained, so the cell found the model
+    assert "nan_model" not in {entry.name for entry in get_registry().entries("models")}
