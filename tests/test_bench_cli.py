@@ -93,6 +93,9 @@ def test_json_output_of_a_complete_grid(tmp_path, monkeypatch, capsys):
         (["bench", "--models", "mycnn_v1", "--seeds", "0,a"], "--seeds takes comma-separated integers"),
         (["bench", "--models", "mycnn_v1", "--set", "epoch=3"], "unknown training setting(s) epoch"),
         (["bench", "--models", "mycnn_v1", "--set", "patience"], "--set expects KEY=VALUE"),
+        (["bench", "--models", "mycnn_v1", "--folds", "1"], "--folds takes a number of folds K >= 2"),
+        (["bench", "--models", "mycnn_v1", "--folds", "x"], "--folds takes a number of folds K >= 2"),
+        (["bench", "--models", "mycnn_v1", "--set", "fold=1/2"], "the grid sets fold per cell"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, monkeypatch, capsys):

@@ -135,6 +135,7 @@ def _bench(
     test_data: str | None = typer.Option(
         None,
         "--test-data",
+        metavar="SPEC",
         help="Score every cell on all images of this dataset instead of --data's test split (classes it lacks "
         "are dropped; e.g. train on FER-2013, test on CK+).",
     ),

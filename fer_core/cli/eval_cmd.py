@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
             ...,
             "--checkpoint",
             "-c",
+            metavar="PATH|NAME",
             help="A fer checkpoint (.safetensors, its .json, a run folder) or installed weights (fer-fast; `fer list weights`).",
         ),
         data: str | None = typer.Option(None, "--data", "-d", help="Dataset spec (default: the one the checkpoint was trained on)."),
