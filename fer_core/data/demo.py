@@ -44,7 +44,8 @@ _EXPRESSIONS: dict[str, tuple[float, ...]] = {
     "surprise": (0.0, 1.0, 0.7, 0.0, 1.0, 0.0, 1.55, 0.0),
     "neutral": tuple(_NEUTRAL.tolist()),
 }
-_PARAM_JITTER = np.array([0.18, 0.1, 0.08, 0.2, 0.2, 0.2, 0.12, 0.15], np.float32)
+_STRENGTH = (1.0, 1.6)  # how far each face moves from neutral towards its expression (1: the table above)
+_PARAM_JITTER = np.array([0.09, 0.05, 0.04, 0.1, 0.1, 0.1, 0.06, 0.075], np.float32)
 _CANVAS = 96  # faces are drawn at 2x and downsampled, which anti-aliases them
 _MOUTH_X = np.linspace(-1.0, 1.0, 11)
 _SPLIT_STREAMS = {"train": 0, "val": 1, "test": 2}
@@ -75,7 +76,7 @@ def render_faces(labels: np.ndarray, rng: np.random.Generator, size: int = 48) -
 
     n = len(labels)
     table = np.stack([np.array(_EXPRESSIONS[c], np.float32) for c in CANONICAL])
-    strength = rng.uniform(0.45, 1.0, size=(n, 1)).astype(np.float32)
+    strength = rng.uniform(*_STRENGTH, size=(n, 1)).astype(np.float32)
     params = _NEUTRAL + strength * (table[labels] - _NEUTRAL)
     params += rng.standard_normal(size=params.shape, dtype=np.float32) * _PARAM_JITTER
     # All per-image randomness is drawn up front: one uniform and one normal row per face.
