@@ -2,7 +2,8 @@
 
 ``run_fer(monkeypatch, capsys, *args)`` runs it in this process (fast; monkeypatches and private registries
 apply); ``run_fer_process(*args)`` runs ``python -m fer_core`` in a fresh interpreter (imports, environment
-variables, a real exit). Both give a ``FerRun`` that unpacks as ``code, out, err``.
+variables, a real exit), or with ``script=True`` the installed ``fer`` console script itself. Both give a
+``FerRun`` that unpacks as ``code, out, err``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 FER_MODULE = [sys.executable, "-m", "fer_core"]
+FER_SCRIPT = Path(sys.executable).with_name("fer")  # the console script pip installed next to this interpreter
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,14 @@ def run_fer(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     return FerRun(code, captured.out, captured.err)
 
 
-def run_fer_process(*args: str, env_extra: Mapping[str, str] | None = None, cwd: Path | str | None = None, timeout: float = 300) -> FerRun:
-    """``fer ARGS`` in a fresh interpreter; ``env_extra`` is added to this process's environment."""
+def run_fer_process(
+    *args: str, env_extra: Mapping[str, str] | None = None, cwd: Path | str | None = None, timeout: float = 300, script: bool = False
+) -> FerRun:
+    """``fer ARGS`` in a fresh interpreter; ``env_extra`` is added to this process's environment.
+
+    ``script``: run the installed ``fer`` entry point (what a user's shell runs) instead of ``python -m fer_core``.
+    """
     env = {**os.environ, **(env_extra or {})}
-    done = subprocess.run([*FER_MODULE, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+    command = [str(FER_SCRIPT)] if script else FER_MODULE
+    done = subprocess.run([*command, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
     return FerRun(done.returncode, done.stdout, done.stderr)
