@@ -179,6 +179,8 @@ def test_bench_rows_carry_the_fold_and_test_on_the_held_out_fold(folded_grid):
     assert summary[("mycnn_v1", "none")]["n"] == 2 and summary[("mycnn_v1", "none")]["folds"] == 2
     f1 = frame[frame["balancer"] == "none"]["test_macro_f1"]
     assert summary[("mycnn_v1", "none")]["test_macro_f1_mean"] == pytest.approx(f1.mean())
+    report = (run_dir / "report.md").read_text()
+    assert "; folds 2;" in report and "pooled into 2 stratified folds" in report
     compared = [c for c in outcome.results.comparisons if c["metric"] == "test_macro_f1"]
     assert compared and compared[0]["n"] == 2  # paired over the two folds
 

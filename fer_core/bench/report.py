@@ -46,7 +46,7 @@ def _data_section(results: Results, run: dict[str, Any], pairs: Sequence[tuple[J
         splits = ", ".join(f"{name} {count:,}" for name, count in data.get("splits", {}).items())
         lines += [
             f"- **Data:** `{spec.get('data', '?')}` = {data.get('name', '?')}, protocol `{data.get('protocol', '?')}`"
-            f"{' (**synthetic**)' if data.get('synthetic') else ''}; images per split: {splits}.",
+            f"{' (**synthetic**)' if data.get('synthetic') else ''}; images per split: {splits}{_fold_note(data, spec)}.",
             f"- **Classes ({len(results.classes)}):** {', '.join(results.classes)}.",
         ]
     else:
@@ -56,6 +56,18 @@ def _data_section(results: Results, run: dict[str, Any], pairs: Sequence[tuple[J
     split_name = "test" if results.ranking_split == "test" else "validation"
     lines.append(f"- **Ranked by** macro-F1 on the {split_name} split; the validation split selected each cell's best epoch.")
     return lines
+
+
+def _fold_note(data: dict[str, Any], spec: dict[str, Any]) -> str:
+    """With folds, the split sizes are one fold's: say how the images are divided."""
+    folds = spec.get("folds")
+    if not folds:
+        return ""
+    total = sum(data.get("splits", {}).values())
+    return (
+        f" (one fold's: all {total:,} images are pooled into {folds} stratified folds, subject-grouped where subjects "
+        "are known; each cell tests on its held-out fold, and its val split is carved from the other folds)"
+    )
 
 
 def _test_data_line(finished: Sequence[CellResult], test_data: str) -> str:
@@ -77,13 +89,17 @@ def _test_data_line(finished: Sequence[CellResult], test_data: str) -> str:
 def _settings_section(run: dict[str, Any]) -> list[str]:
     spec = run.get("spec", {})
     budget = spec.get("time_budget_s")
+    overrides = dict(spec.get("overrides", {}))
+    epochs = spec.get("epochs") if spec.get("epochs") is not None else overrides.pop("epochs", "trainer default")
+    budget = budget or overrides.pop("time_budget_s", None)
     settings = [
-        f"epochs {spec.get('epochs') if spec.get('epochs') is not None else 'trainer default'}",
+        f"epochs {epochs}",
         f"time budget per cell {f'{budget:g} s' if budget else 'none'}",
-        f"augmentation {spec.get('augment') or 'trainer default'}",
+        f"augmentation {spec.get('augment') or overrides.pop('augment', 'trainer default')}",
         f"seeds {', '.join(str(s) for s in spec.get('seeds', []))}",
+        *([f"folds {spec['folds']}"] if spec.get("folds") else []),
     ]
-    settings += [f"{key} {value}" for key, value in sorted(spec.get("overrides", {}).items())]
+    settings += [f"{key} {value}" for key, value in sorted(overrides.items())]
     env = run.get("environment", {})
     lines = [f"- **Settings:** {'; '.join(settings)}."]
     if env:
