@@ -59,14 +59,6 @@ def failing_models(site: Path) -> Iterator[PluginSandbox]:
         yield sandbox
 
 
-def register_failing_models() -> None:
-    """``nan_model`` and ``oom_model`` in the registry in use (the shared one unless a private one is active)."""
-    from fer_core.registry import get_registry
-
-    for name, model in (("nan_model", NanModel), ("oom_model", OutOfMemoryModel)):
-        get_registry().add_object("models", name, model, distribution="tests")
-
-
 def hand_made_pair(
     model: str,
     balancer: str,
