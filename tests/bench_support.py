@@ -69,6 +69,7 @@ def hand_made_pair(
     classes: tuple[str, ...] = ("angry", "happy", "sad"),
     synthetic: bool = False,
     fold: int | None = None,
+    protocol: str = "toy:3cls",
 ):
     """A (Job, CellResult) of a finished cell with the given per-split ``metrics`` (no training)."""
     from fer_core.bench.cell import CellResult
@@ -86,7 +87,7 @@ def hand_made_pair(
         config_hash=job.config_hash,
         status="ok",
         config=config,
-        dataset={"name": "toy", "protocol": "toy:3cls", "synthetic": synthetic, "classes": list(classes), "splits": {"train": 30}},
+        dataset={"name": "toy", "protocol": protocol, "synthetic": synthetic, "classes": list(classes), "splits": {"train": 30}},
         params=1000,
         mflops=1.5,
         epochs_run=3,
