@@ -43,14 +43,36 @@ def _split_label(split: str) -> str:
 
 
 def confusion_plot(result: CellResult, split: str, path: Path) -> Path | None:
+    metrics = result.metrics.get(split, {})
+    counts, classes = metrics.get("confusion"), result.dataset.get("classes", [])
+    if not counts or not classes:
+        return None
+    heading = f"{result.model} + {result.balancer}, seed {result.seed}" + (f", fold {result.fold}" if result.fold is not None else "")
+    scores = f"accuracy {metrics.get('accuracy'):.3f}, macro-F1 {metrics.get('macro_f1'):.3f}"
+    return _confusion_figure(counts, classes, heading, f"{_split_label(split)} split: {scores}", path, result.dataset.get("synthetic"))
+
+
+def pooled_confusion_plot(results: Sequence[CellResult], split: str, path: Path) -> Path | None:
+    """One matrix for a (model, balancer) group of folds: the cells' counts summed, since each fold tests other images."""
+    import numpy as np
+
+    matrices = [r.metrics.get(split, {}).get("confusion") for r in results]
+    classes = results[0].dataset.get("classes", []) if results else []
+    if not classes or not matrices or any(not m for m in matrices):
+        return None
+    counts = np.sum([np.asarray(m, dtype=float) for m in matrices], axis=0)
+    tp = np.diag(counts)
+    f1 = 2 * tp / np.clip(counts.sum(axis=0) + counts.sum(axis=1), 1, None)
+    first = results[0]
+    heading = f"{first.model} + {first.balancer}, {len(results)} cells (folds x seeds) summed"
+    scores = f"pooled accuracy {tp.sum() / max(counts.sum(), 1):.3f}, pooled macro-F1 {f1.mean():.3f}"
+    return _confusion_figure(counts, classes, heading, f"{_split_label(split)} splits: {scores}", path, first.dataset.get("synthetic"))
+
+
+def _confusion_figure(counts: Any, classes: Sequence[str], heading: str, scores: str, path: Path, synthetic: bool | None) -> Path:
     import numpy as np
     import seaborn as sns
 
-    metrics = result.metrics.get(split, {})
-    counts = metrics.get("confusion")
-    classes = result.dataset.get("classes", [])
-    if not counts or not classes:
-        return None
     counts = np.asarray(counts, dtype=float)
     rates = counts / np.clip(counts.sum(axis=1, keepdims=True), 1, None)
     plt = _pyplot()
@@ -77,13 +99,12 @@ def confusion_plot(result: CellResult, split: str, path: Path) -> Path | None:
     ax.tick_params(axis="y", labelrotation=0)
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
-    accuracy, macro_f1 = metrics.get("accuracy"), metrics.get("macro_f1")
-    ax.set_title(
-        f"{result.model} + {result.balancer}, seed {result.seed}\n"
-        f"{_split_label(split)} split: accuracy {accuracy:.3f}, macro-F1 {macro_f1:.3f}  (rows sum to 1; counts in brackets)",
-        fontsize=10,
-    )
-    return _save(fig, path, result.dataset.get("synthetic"))
+    ax.set_title(f"{heading}\n{scores}  (rows sum to 1; counts in brackets)", fontsize=10)
+    return _save(fig, path, synthetic)
+
+
+def _averaged_over(results: Results) -> str:
+    return "folds and seeds" if results.folded else "seeds"
 
 
 def _ok_frame(results: Results) -> pd.DataFrame:
@@ -125,7 +146,10 @@ def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
         ax.set_ylabel(f"{_split_label(split)} {label}")
         ax.set_xlabel("")
         ax.set_ylim(0, min(1.0, max(0.05, float(frame[f"{split}_{metric}"].max()) * 1.2)))
-        ax.set_title(f"{label} per model, one bar per balancer" + (" (mean of seeds, bars show sd)" if several_seeds else ""), fontsize=11)
+        ax.set_title(
+            f"{label} per model, one bar per balancer" + (f" (mean of {_averaged_over(results)}, bars show sd)" if several_seeds else ""),
+            fontsize=11,
+        )
         ax.grid(axis="y", alpha=0.3)
         if len(models) * len(balancers) <= BAR_LABEL_LIMIT:
             for container in ax.containers:  # inside the bars when error bars would cross the labels
@@ -162,7 +186,10 @@ def per_class_heatmap(results: Results, path: Path) -> Path | None:
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
     several = frame.groupby(["model", "balancer"], observed=True).size().max() > 1
-    ax.set_title(f"per-class F1 on the {_split_label(results.ranking_split)} split" + (" (mean of seeds)" if several else ""), fontsize=11)
+    ax.set_title(
+        f"per-class F1 on the {_split_label(results.ranking_split)} split" + (f" (mean of {_averaged_over(results)})" if several else ""),
+        fontsize=11,
+    )
     return _save(fig, path, results.dataset.get("synthetic"))
 
 
@@ -241,17 +268,12 @@ def _newer(path: Path, than: Path) -> bool:
 
 
 def draw_plots(results: Results, pairs: Sequence[tuple[Job, CellResult | None]], run_dir: Path) -> dict[str, Any]:
-    """Draw every figure; returns {"confusion": {cell_id: path}, "balancer_comparison": path, ...} relative to run_dir."""
+    """Draw every figure; returns {"confusion": {cell_id or model__balancer: path}, "balancer_comparison": path, ...}
+    relative to run_dir. With folds, one confusion matrix per (model, balancer) group, summed over its cells."""
     plots = run_dir / PLOTS_DIR
-    confusion: dict[str, str] = {}
-    for job, result in pairs:
-        if result is None or not result.ok:
-            continue
-        target = plots / CONFUSION_DIR / f"{job.cell_id}.png"
-        drawn = target if _newer(target, run_dir / job.cell_dir / RESULT_FILE) else confusion_plot(result, results.ranking_split, target)
-        if drawn is not None:
-            confusion[job.cell_id] = str(drawn.relative_to(run_dir))
-    figures: dict[str, Any] = {"confusion": confusion}
+    finished = [(job, result) for job, result in pairs if result is not None and result.ok]
+    confusion = _pooled_confusions(results, finished, plots) if results.folded else _cell_confusions(results, finished, run_dir)
+    figures: dict[str, Any] = {"confusion": {key: str(path.relative_to(run_dir)) for key, path in confusion.items()}}
     for name, draw in (
         ("balancer_comparison", balancer_comparison_plot),
         ("per_class_f1", per_class_heatmap),
@@ -261,3 +283,25 @@ def draw_plots(results: Results, pairs: Sequence[tuple[Job, CellResult | None]],
         if drawn is not None:
             figures[name] = str(drawn.relative_to(run_dir))
     return figures
+
+
+def _cell_confusions(results: Results, finished: Sequence[tuple[Job, CellResult]], run_dir: Path) -> dict[str, Path]:
+    confusion: dict[str, Path] = {}
+    for job, result in finished:
+        target = run_dir / PLOTS_DIR / CONFUSION_DIR / f"{job.cell_id}.png"
+        drawn = target if _newer(target, run_dir / job.cell_dir / RESULT_FILE) else confusion_plot(result, results.ranking_split, target)
+        if drawn is not None:
+            confusion[job.cell_id] = drawn
+    return confusion
+
+
+def _pooled_confusions(results: Results, finished: Sequence[tuple[Job, CellResult]], plots: Path) -> dict[str, Path]:
+    groups: dict[str, list[CellResult]] = {}
+    for _, result in finished:
+        groups.setdefault(f"{result.model}__{result.balancer}", []).append(result)
+    confusion: dict[str, Path] = {}
+    for key, members in groups.items():
+        drawn = pooled_confusion_plot(members, results.ranking_split, plots / CONFUSION_DIR / f"{key}.png")
+        if drawn is not None:
+            confusion[key] = drawn
+    return confusion
