@@ -49,5 +49,10 @@ class CheckpointError(FerError):
     pass
 
 
+class OutputError(FerError, OSError):
+    """fer cannot write where it was told to (a file in the way, a read-only place, a full disk). Also an ``OSError``,
+    so code that tolerates a failed write (the decode cache) still catches it."""
+
+
 class TrainingDivergedError(FerError):
     pass

@@ -27,6 +27,17 @@ NONE_WORDS = frozenset({"none", "null"})
 _EMPTY = inspect.Parameter.empty
 
 
+class _PluginDefault:
+    """The default of an option declared by type alone (``options_schema = {"k": int}``): optional, and when it is
+    not given the plugin's own default applies (nothing is passed)."""
+
+    def __repr__(self) -> str:
+        return "<the plugin's default>"
+
+
+PLUGIN_DEFAULT: Any = _PluginDefault()
+
+
 class _Detail(ValueError):
     """A reason worth showing after "expects ..." (Python's own conversion messages are not)."""
 
@@ -64,7 +75,7 @@ def option_specs(target: Callable[..., Any] | type) -> list[OptionSpec]:
     """The keyword options ``target`` takes (a class's ``__init__``), with resolved annotations and defaults."""
     declared = getattr(target, "options_schema", None)
     if declared is not None:
-        return [spec if isinstance(spec, OptionSpec) else OptionSpec(name, spec) for name, spec in dict(declared).items()]
+        return [spec if isinstance(spec, OptionSpec) else OptionSpec(name, spec, PLUGIN_DEFAULT) for name, spec in dict(declared).items()]
     try:
         signature = inspect.signature(target)
     except (TypeError, ValueError):
@@ -110,9 +121,26 @@ def bind_options(target: Callable[..., Any] | type, raw: Mapping[str, Any], *, o
 def unknown_option_message(owner: str, name: str, valid: list[str]) -> str:
     if not valid:
         return f"{owner}: unknown option '{name}'; it takes no options"
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    close = closest_match(name, valid)
+    hint = f" (did you mean '{close}'?)" if close else ""
     return f"{owner}: unknown option '{name}'; valid: {', '.join(valid)}{hint}"
+
+
+def closest_match(name: str, valid: Iterable[str]) -> str | None:
+    """The valid name ``name`` most likely meant: a near spelling (difflib), else the shortest one it abbreviates
+    (``k`` -> ``k_neighbors``, which difflib's ratio misses), else one it contains or that contains it; None if none."""
+    choices = list(dict.fromkeys(valid))
+    close = difflib.get_close_matches(name, choices, n=1)
+    if close:
+        return close[0]
+    wanted = name.strip().lower()
+    if not wanted:
+        return None
+    for matches in (lambda c: c.startswith(wanted), lambda c: wanted in c or c in wanted):
+        found = sorted((c for c in choices if c and matches(c.lower())), key=len)
+        if found:
+            return found[0]
+    return None
 
 
 def coerce(raw: Any, annotation: Any, *, name: str, owner: str) -> Any:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -203,14 +203,24 @@ class Registry:
         """
         cls = self.get(kind, name)
         label = f"{_singular(kind)} '{name}'"
-        if isinstance(cls, type) and issubclass(cls, Plugin):
-            options = cls.bind_options(options, owner=label)
+        options = self._bound(cls, label, options)
         try:
             with guarded(f"{label}: its __init__"):
                 return cls(**options)
         except (TypeError, ValueError) as exc:  # the plugin's own check of a value, or a signature mismatch
             lines = str(exc).strip().splitlines()
             raise UsageError(f"{label}: bad options: {lines[0] if lines else type(exc).__name__}") from None
+
+    def check_options(self, kind: str, name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """``options`` checked and typed for plugin ``name`` as ``create`` would, without creating it: nothing runs
+        but the import of its class, so a command can refuse a bad plugin name or option before any work starts."""
+        return self._bound(self.get(kind, name), f"{_singular(kind)} '{name}'", options)
+
+    @staticmethod
+    def _bound(cls: Any, label: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        if isinstance(cls, type) and issubclass(cls, Plugin):
+            return cls.bind_options(options, owner=label)
+        return dict(options)
 
     def select(self, kind: str, patterns: str | Iterable[str]) -> list[str]:
         """Resolve ``all``, wildcards and comma-separated names to canonical names, in order.

@@ -117,6 +117,28 @@ def test_bad_option_values_are_usage_errors(monkeypatch, capsys):
     _assert_one_line_error(code, err, 2, "option 'on_bad' expects one of error, skip, got 'ignore'")
 
 
+def test_info_takes_the_data_options_of_fer_train(tmp_path, monkeypatch, capsys):
+    """The README's `fer data info ... --data-opt contempt=drop`; the source's own options too (demo's train)."""
+    root = make_label_folder(tmp_path / "data", {"happy": 4, "contempt": 4, "sad": 4})
+    code, out, _ = run_fer(monkeypatch, capsys, "data", "info", str(root), "--json", "--val-fraction", "0.25")
+    assert code == 0 and "contempt" in json.loads(out)["classes"]
+    code, out, _ = run_fer(
+        monkeypatch, capsys, "data", "info", str(root), "--json", "--data-opt", "contempt=drop", "--data-opt", "val_fraction=0.25"
+    )
+    assert code == 0 and "contempt" not in json.loads(out)["classes"]
+    code, out, _ = run_fer(monkeypatch, capsys, "data", "info", "demo", "--json", "--no-duplicates", "--data-opt", "train=70")
+    assert code == 0 and json.loads(out)["counts"]["train"]["total"] == 70
+
+
+def test_info_data_option_mistakes_are_one_line(monkeypatch, capsys):
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", "demo", "--data-opt", "bogus=1")
+    _assert_one_line_error(code, err, 2, "--data-opt for demo: unknown option 'bogus'")
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", "demo", "--data-opt", "train=abc")
+    _assert_one_line_error(code, err, 2, "option 'train' expects an integer, got 'abc'")
+    code, _, err = run_fer(monkeypatch, capsys, "data", "info", "demo", "--data-opt", "novalue")
+    _assert_one_line_error(code, err, 2, "--data-opt expects KEY=VALUE, got 'novalue'")
+
+
 def test_on_bad_skip_warns_with_a_count_and_succeeds(tmp_path, monkeypatch, capsys):
     root = make_label_folder(tmp_path / "data", {"happy": 3, "sad": 3})
     (root / "happy" / "zero.png").write_bytes(b"")

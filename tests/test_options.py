@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 import pytest
 
 from fer_core.errors import UsageError
-from fer_core.options import bind_options, coerce, describe_type, option_specs, parse_pairs
+from fer_core.options import OptionSpec, bind_options, closest_match, coerce, describe_type, option_specs, parse_pairs
 
 
 def test_parse_pairs_keeps_text_and_splits_on_the_first_equals():
@@ -155,3 +155,50 @@ def test_option_specs_resolve_string_annotations():
     assert specs["widths"].type_name.startswith("a JSON list")
     assert not specs["mode"].required
     assert describe_type(bool) == "true or false"
+
+
+class _BareTypes:
+    options_schema: ClassVar[dict[str, Any]] = {"k_neighbors": int, "features": str}
+
+    def __init__(self, k_neighbors: int = 5, features: str = "pixels") -> None:
+        self.options = {"k_neighbors": k_neighbors, "features": features}
+
+
+def test_a_schema_entry_given_as_a_bare_type_is_optional_and_leaves_the_plugins_default():
+    specs = {spec.name: spec for spec in option_specs(_BareTypes)}
+    assert not specs["k_neighbors"].required and specs["k_neighbors"].annotation is int
+    assert bind_options(_BareTypes, {}, owner="smote") == {}
+    assert bind_options(_BareTypes, {"k_neighbors": "3"}, owner="smote") == {"k_neighbors": 3}
+
+
+def test_an_explicit_option_spec_without_a_default_stays_required():
+    class Needs:
+        options_schema: ClassVar[dict[str, Any]] = {"model": OptionSpec("model", str)}
+
+        def __init__(self, **options: Any) -> None:
+            self.options = options
+
+    with pytest.raises(UsageError, match=r"o: missing option model"):
+        bind_options(Needs, {}, owner="o")
+
+
+@pytest.mark.parametrize(
+    ("typed", "valid", "expected"),
+    [
+        ("k", ["k_neighbors", "sampling_strategy", "features"], "k_neighbors"),  # difflib's ratio misses a prefix
+        ("samp", ["k_neighbors", "sampling_strategy", "features"], "sampling_strategy"),
+        ("dropuot", ["dropout", "widths"], "dropout"),  # a near spelling still wins
+        ("neighbors", ["k_neighbors", "features"], "k_neighbors"),  # contained
+        ("w", ["widths", "width"], "width"),  # the shortest of several prefixes
+        ("zzz", ["dropout", "widths"], None),
+        ("", ["dropout"], None),
+    ],
+)
+def test_closest_match_knows_prefixes_and_spellings(typed, valid, expected):
+    assert closest_match(typed, valid) == expected
+
+
+def test_an_unknown_prefix_option_suggests_the_option_it_abbreviates():
+    with pytest.raises(UsageError) as caught:
+        bind_options(_BareTypes, {"k": "3"}, owner="balancer 'smote'")
+    assert str(caught.value) == "balancer 'smote': unknown option 'k'; valid: k_neighbors, features (did you mean 'k_neighbors'?)"

@@ -29,13 +29,22 @@ def info(
     seed: int = typer.Option(0, "--seed", help="Seed for carved splits."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Use the decode cache ($FER_CACHE_DIR or ~/.cache/fer)."),
     duplicates: bool = typer.Option(True, "--duplicates/--no-duplicates", help="Hash images to report exact duplicates."),
+    data_opt: list[str] = typer.Option(
+        [], "--data-opt", help="Dataset option KEY=VALUE as in fer train (repeatable), e.g. contempt=drop or train=300 for demo."
+    ),
 ) -> None:
-    """Describe a dataset: detected format, classes, per-split and per-class counts, image size and duplicates."""
+    """Describe a dataset: detected format, classes, per-split and per-class counts, image size and duplicates.
+
+    ``--data-opt`` takes the options of ``fer train``/``fer eval`` (a key named like a flag here overrides it).
+    """
     import warnings
 
     from fer_core.data.info import describe_dataset
     from fer_core.data.labels import parse_mapping
     from fer_core.data.loading import load_dataset
+    from fer_core.options import parse_pairs
+
+    options = parse_pairs(data_opt, "--data-opt")
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -48,6 +57,7 @@ def info(
             seed=seed,
             cache=cache,
             on_bad=on_bad,
+            options=options,
         )
         described = describe_dataset(dataset, duplicates=duplicates)
     from rich.markup import escape

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fer_core.atomic import ensure_writable_dir
 from fer_core.errors import CheckpointError, UsageError
 from fer_core.training.recording import BEST, BEST_META, HISTORY, PLOTS, TrainResult, result_of
 from fer_core.training.state import STATE_JSON, STATE_WEIGHTS, read_skeleton
@@ -102,7 +103,12 @@ def _from_skeleton(out_dir: Path, skeleton: Any) -> SavedRun:
 
 
 def prepare_run_folder(out_dir: Path, *, resume: bool, overwrite: bool) -> SavedRun | None:
-    """The state to resume from, or None to start afresh; refuses to replace a run unless ``overwrite``."""
+    """The state to resume from, or None to start afresh; refuses to replace a run unless ``overwrite``.
+
+    The folder is created and checked for writing first: an unwritable ``--out`` is one line before any training
+    (a disk that fills later is one line when it does, and the last complete epoch stays).
+    """
+    ensure_writable_dir(out_dir, "run folder")
     if overwrite and not resume:
         clear_run(out_dir)
         return None
