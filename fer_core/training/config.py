@@ -113,7 +113,12 @@ class TrainConfig:
     time_budget_s: Annotated[
         float | None,
         Setting(
-            "Training seconds; no epoch starts that would end past it.", flag="--time-budget", label="time budget", minimum=0, above=True
+            "Cap on training wall seconds, first epoch included: stops after the batch that crosses it, validates and "
+            "keeps the best checkpoint (overshoot: one batch and one validation pass).",
+            flag="--time-budget",
+            label="time budget",
+            minimum=0,
+            above=True,
         ),
     ] = None
     input_size: Annotated[
