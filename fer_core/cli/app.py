@@ -25,7 +25,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # click's plain help: two columns that wrap to the terminal, readable at 80 columns and in CI logs (typer's
+    # rich panels give each negative --no-FLAG its own column and squeeze the help text to ~17 characters).
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 
 # Each module defines `register(app)`; its heavy imports happen inside the command bodies.

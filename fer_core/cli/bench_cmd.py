@@ -118,12 +118,18 @@ _SPEC_FLAGS |= {"out": "--out", "name": "--name"}
 
 
 def _bench(
-    models: str | None = typer.Option(None, "--models", "-m", help="Model names, wildcards or 'all' (default all), comma-separated."),
-    balancers: str | None = typer.Option(None, "--balancers", "-b", help="Balancers besides the baseline 'none' (default all)."),
+    models: str | None = typer.Option(
+        None, "--models", "-m", metavar="NAMES", help="Model names, wildcards or 'all' (default all), comma-separated."
+    ),
+    balancers: str | None = typer.Option(
+        None, "--balancers", "-b", metavar="NAMES", help="Balancers besides the baseline 'none' (default all)."
+    ),
     baseline: bool | None = typer.Option(None, "--baseline/--no-baseline", help="Include the 'none' balancer as baseline (default yes)."),
-    seeds: str | None = typer.Option(None, "--seeds", help="Comma-separated seeds, e.g. 0,1,2 (default 0); mean and sd are reported."),
+    seeds: str | None = typer.Option(
+        None, "--seeds", metavar="SEEDS", help="Comma-separated seeds, e.g. 0,1,2 (default 0); mean and sd are reported."
+    ),
     data: str | None = typer.Option(
-        None, "--data", "-d", help="Dataset spec: demo (synthetic, default), a FER-2013 CSV or folder, CK+, ..."
+        None, "--data", "-d", metavar="SPEC", help="Dataset spec: demo (synthetic, default), a FER-2013 CSV or folder, CK+, ..."
     ),
     folds: str | None = typer.Option(
         None,
@@ -139,23 +145,36 @@ def _bench(
         help="Score every cell on all images of this dataset instead of --data's test split (classes it lacks "
         "are dropped; e.g. train on FER-2013, test on CK+).",
     ),
-    settings: list[str] = typer.Option([], "--set", help="Any training setting as KEY=VALUE (repeatable), e.g. --set patience=5."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Run folder (default runs/<timestamp>-bench/)."),
-    name: str | None = typer.Option(None, "--name", help="Run name; the run goes to runs/NAME/ so rerunning the command resumes it."),
-    resume: Path | None = typer.Option(None, "--resume", help="Resume the run in this folder with the settings saved in its run.json."),
+    settings: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="Any training setting as KEY=VALUE (repeatable), e.g. --set patience=5."
+    ),
+    out_dir: Path | None = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<timestamp>-bench/)."),
+    name: str | None = typer.Option(
+        None, "--name", metavar="NAME", help="Run name; the run goes to runs/NAME/ so rerunning the command resumes it."
+    ),
+    resume: Path | None = typer.Option(
+        None, "--resume", metavar="DIR", help="Resume the run in this folder with the settings saved in its run.json."
+    ),
     redo_changed: bool = typer.Option(False, "--redo-changed", help="Retrain finished cells whose settings changed instead of stopping."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no table; only the report path and errors."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout."),
     executor: str | None = typer.Option(
-        None, "--executor", help="local (sequential, in this process; default) or ray (one Ray task per cell)."
+        None, "--executor", metavar="NAME", help="local (sequential, in this process; default) or ray (one Ray task per cell)."
     ),
     address: str | None = typer.Option(
-        None, "--address", help="Ray only: auto, ray://HOST:10001, HOST:6379 or local (default: RAY_ADDRESS, else local)."
+        None,
+        "--address",
+        metavar="ADDRESS",
+        help="Ray only: auto, ray://HOST:10001, HOST:6379 or local (default: RAY_ADDRESS, else local).",
     ),
-    cpus_per_job: int | None = typer.Option(None, "--cpus-per-job", help="Ray only: CPUs per cell (default: the cell's threads)."),
-    gpus_per_job: float | None = typer.Option(None, "--gpus-per-job", help="Ray only: GPUs per cell, may be fractional; default 0."),
+    cpus_per_job: int | None = typer.Option(
+        None, "--cpus-per-job", metavar="N", help="Ray only: CPUs per cell (default: the cell's threads)."
+    ),
+    gpus_per_job: float | None = typer.Option(
+        None, "--gpus-per-job", metavar="N", help="Ray only: GPUs per cell, may be fractional; default 0."
+    ),
     max_retries: int | None = typer.Option(
-        None, "--max-retries", help="Ray only: reruns of a cell whose worker died before it is recorded as failed; default 2."
+        None, "--max-retries", metavar="N", help="Ray only: reruns of a cell whose worker died before it is recorded as failed; default 2."
     ),
     *,
     recipe: dict[str, Any],

@@ -101,10 +101,14 @@ def register(app: typer.Typer) -> None:
             metavar="PATH|NAME",
             help="A fer checkpoint (.safetensors, its .json, a run folder) or installed weights (fer-fast; `fer list weights`).",
         ),
-        data: str | None = typer.Option(None, "--data", "-d", help="Dataset spec (default: the one the checkpoint was trained on)."),
-        data_opt: list[str] = typer.Option([], "--data-opt", help="Dataset source option KEY=VALUE (repeatable)."),
-        split: str = typer.Option("val", "--split", help="val, test or train; all: every split in one table, plus all images pooled."),
-        tta: str = typer.Option("none", "--tta", help="Test-time augmentation: none, flip or tencrop."),
+        data: str | None = typer.Option(
+            None, "--data", "-d", metavar="SPEC", help="Dataset spec (default: the one the checkpoint was trained on)."
+        ),
+        data_opt: list[str] = typer.Option([], "--data-opt", metavar="KEY=VALUE", help="Dataset source option KEY=VALUE (repeatable)."),
+        split: str = typer.Option(
+            "val", "--split", metavar="SPLIT", help="val, test or train; all: every split in one table, plus all images pooled."
+        ),
+        tta: str = typer.Option("none", "--tta", metavar="MODE", help="Test-time augmentation: none, flip or tencrop."),
         exclude_train_duplicates: bool = typer.Option(
             False, "--exclude-train-duplicates", help="Leave out images with a pixel-identical copy in the train split."
         ),

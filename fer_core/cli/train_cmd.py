@@ -18,9 +18,11 @@ from fer_core.cli.recipe_flags import recipe_command
 
 
 def _train(
-    data: str | None = typer.Option(None, "--data", "-d", help="Dataset: a name (demo), a path, NAME:PATH, or a+b."),
-    data_opt: list[str] = typer.Option([], "--data-opt", help="Dataset source option KEY=VALUE (repeatable), e.g. train=300 for demo."),
-    out_dir: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default: runs/train-<time>-<model>)."),
+    data: str | None = typer.Option(None, "--data", "-d", metavar="SPEC", help="Dataset: a name (demo), a path, NAME:PATH, or a+b."),
+    data_opt: list[str] = typer.Option(
+        [], "--data-opt", metavar="KEY=VALUE", help="Dataset source option KEY=VALUE (repeatable), e.g. train=300 for demo."
+    ),
+    out_dir: Path | None = typer.Option(None, "--out", "-o", metavar="DIR", help="Run folder (default: runs/train-<time>-<model>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out after its last complete epoch."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a finished run in --out instead of refusing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output (scripts, CI)."),

@@ -129,7 +129,7 @@ class TrainConfig:
     threads: Annotated[
         int | None,
         Setting(
-            "Torch threads (default 1: the fastest on a shared machine, see benchmarks/threads.md).",
+            "Torch threads; 1 is the fastest on a shared machine (benchmarks/threads.md).",
             minimum=1,
             maximum=1024,
             hashed=False,
