@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from fer_core.cli.app import main
-from tests.cli_support import run_fer
+from tests.cli_support import run_fer, run_fer_process
 
-FER = Path(sys.executable).with_name("fer")
+ONE_THREAD = {"OMP_NUM_THREADS": "1"}
 DEMO = ["--data", "demo", "--data-opt", "train=210", "--data-opt", "val=105", "--data-opt", "test=70"]
-
-
-def fer_subprocess(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([str(FER), *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +33,7 @@ def demo_run(tmp_path_factory):
 def test_eval_in_a_fresh_process_reproduces_the_sidecar_metrics_exactly(demo_run):
     sidecar = json.loads((demo_run / "best.json").read_text())
     assert sidecar["command"].startswith("fer train --model mycnn_v1 --data demo")
-    done = fer_subprocess("eval", "--checkpoint", str(demo_run / "best.safetensors"), *DEMO, "--json")
+    done = run_fer_process("eval", "--checkpoint", str(demo_run / "best.safetensors"), *DEMO, "--json", env_extra=ONE_THREAD, script=True)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["split"] == "val" and result["synthetic"] is True and result["n"] == 105
