@@ -9,37 +9,32 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013"
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def measure(data: str, features: str) -> dict:
     import numpy as np
 
+    from fer_core.bench.measure import Stopwatch, peak_rss_mb
     from fer_core.data.loading import load_dataset
     from fer_core.training.balance import balance_training_split
 
     dataset = load_dataset(data)
     train = dataset.splits["train"]
     loaded_mb = peak_rss_mb()
-    cpu, wall = time.process_time(), time.perf_counter()
-    out = balance_training_split("smote", {"features": features}, train.images, train.labels, dataset.classes, seed=0)
+    with Stopwatch() as clock:
+        out = balance_training_split("smote", {"features": features}, train.images, train.labels, dataset.classes, seed=0)
     return {
         "features": features,
         "input": f"{train.images.shape[0]} x {int(np.prod(train.images.shape[1:]))}",
         "output_images": len(out.labels),
         "synthetic_per_class": out.report["synthetic_per_class"],
-        "wall_seconds": round(time.perf_counter() - wall, 2),
-        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "wall_seconds": round(clock.wall, 2),
+        "cpu_seconds": round(clock.cpu, 2),
         "peak_rss_mb_after_loading": round(loaded_mb),
         "peak_rss_mb": round(peak_rss_mb()),
     }
