@@ -12,18 +12,16 @@ median and range over rounds, per wall second and per CPU second of this process
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from fer_core.bench.environment import describe_environment
+from fer_core.bench.environment import describe_machine, format_load, load_average
+from fer_core.bench.measure import Stopwatch
 
-_COMPETITOR = (
-    "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile True:\n    a = (a @ a).tanh_()\n"
-)
+_COMPETITOR = "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile True:\n    a = (a @ a).tanh_()\n"
 
 
 def _step_function(model_name: str, mode: str):
@@ -61,12 +59,13 @@ def _rate(step, batch: int, seconds: float) -> tuple[float, float]:
     """(images per wall second, images per CPU second of this process) over ``seconds`` of steps."""
     for _ in range(3):
         step()
-    images, wall0, cpu0 = 0, time.perf_counter(), time.process_time()
-    while time.perf_counter() - wall0 < seconds:
-        step()
-        images += batch
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    return images / wall, images / max(cpu, 1e-9)
+    images = 0
+    with Stopwatch() as clock:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            step()
+            images += batch
+    return images / clock.wall, images / max(clock.cpu, 1e-9)
 
 
 def _measure(model_name: str, mode: str, threads: int, busy: bool, seconds: float) -> tuple[float, float]:
@@ -103,23 +102,19 @@ def main() -> None:
         for busy in (False, True)
         for threads in (1, 2)
     ]
-    load_before = os.getloadavg()
+    machine = describe_machine()  # with the load average before the rounds
     results: dict[tuple, list[tuple[float, float]]] = {case: [] for case in cases}
     for round_index in range(args.rounds):
         for case in cases if round_index % 2 == 0 else reversed(cases):
             results[case].append(_measure(*case, seconds=args.seconds))
             print(round_index, case, f"{results[case][-1][0]:,.0f} img/s", file=sys.stderr, flush=True)
-    load_after = os.getloadavg()
-    env = describe_environment()
+    load_after = format_load(load_average())
     lines = [
         "# Torch threads on a shared 2-core machine",
         "",
-        "Command: `.venv/bin/python benchmarks/threads.py "
-        f"--models {args.models} --rounds {args.rounds} --seconds {args.seconds:g}`",
+        f"Command: `.venv/bin/python benchmarks/threads.py --models {args.models} --rounds {args.rounds} --seconds {args.seconds:g}`",
         "",
-        f"Machine: {env.get('cpu', 'unknown CPU')}, {os.cpu_count()} logical CPUs; torch {env.get('torch', '?')}. "
-        f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; "
-        f"after: {', '.join(f'{x:.2f}' for x in load_after)}.",
+        f"Machine: {machine} (1, 5, 15 min, before the rounds); load average after: {load_after}.",
         "",
         "Images per second, median (min-max) over rounds; per CPU-s counts this process's CPU time only.",
         "",
