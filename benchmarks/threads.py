@@ -114,7 +114,7 @@ def main() -> None:
         "",
         f"Command: `.venv/bin/python benchmarks/threads.py --models {args.models} --rounds {args.rounds} --seconds {args.seconds:g}`",
         "",
-        f"Machine: {machine} (1, 5, 15 min, before the rounds); load average after: {load_after}.",
+        f"Machine, before the rounds: {machine}. Load average (1, 5, 15 min) after: {load_after}.",
         "",
         "Images per second, median (min-max) over rounds; per CPU-s counts this process's CPU time only.",
         "",
