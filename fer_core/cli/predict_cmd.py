@@ -3,138 +3,128 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from fer_core.cli import predict_options as opt
+from fer_core.cli.predict_options import DEFAULT_CHECKPOINT
 from fer_core.cli.predict_output import PredictOutput
 
-DEFAULT_CHECKPOINT = "fer-fast"  # installed named weights (fer-weights); see `fer list weights`
+if TYPE_CHECKING:
+    from fer_core.predict.pipeline import PredictJob
+    from fer_core.predict.predictor import Predictor
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("predict")
-    def predict(
-        paths: list[str] = typer.Argument(
-            None, help="Images, folders, globs ('photos/*.jpg') or video files. With --webcam: an optional camera index."
-        ),
-        checkpoint: str | None = typer.Option(
-            None,
-            "--checkpoint",
-            "-c",
-            help=f"Installed weights name (`fer list weights`), a .safetensors file or a .onnx export (default: {DEFAULT_CHECKPOINT}).",
-        ),
-        as_json: bool = typer.Option(
-            False, "--json", help="Print one JSON document (schema 1) at the end, also after a failure or Ctrl-C."
-        ),
-        as_jsonl: bool = typer.Option(False, "--jsonl", help="Print one JSON record per image or frame as soon as it is made."),
-        as_csv: bool = typer.Option(False, "--csv", help="Print CSV, one row per face (or per image without faces)."),
-        annotate: Path | None = typer.Option(
-            None,
-            "--annotate",
-            metavar="OUT_DIR",
-            help="Write NAME.annotated.EXT images, videos (mp4) and video timelines (CSV, PNG) here; never over an input.",
-        ),
-        batch: int = typer.Option(32, "--batch", "-b", min=1, help="Images or frames per inference batch."),
-        no_detect: bool = typer.Option(False, "--no-detect", help="Treat every image as an already cropped face."),
-        detector: str = typer.Option(
-            "auto", "--detector", help="Face detector plugin (`fer list detectors`); auto: the highest-priority one."
-        ),
-        detector_opts: list[str] = typer.Option(None, "--detector-opt", metavar="KEY=VALUE", help="Detector option, repeatable."),
-        runtime: str = typer.Option("auto", "--runtime", help="auto (ONNX Runtime when installed, else torch), torch or onnx."),
-        device: str = typer.Option("cpu", "--device", help="cpu, auto (the first CUDA GPU if any), cuda, cuda:1, ..."),
-        every: int = typer.Option(1, "--every", min=1, help="Analyse every N-th video frame (all frames are still annotated)."),
-        max_frames: int | None = typer.Option(None, "--max-frames", min=1, help="Stop each video or the webcam after N frames."),
-        margin: float | None = typer.Option(
-            None, "--margin", help="Box margin per side for detectors without landmarks (default: the checkpoint's, 0.1)."
-        ),
-        no_align: bool = typer.Option(False, "--no-align", help="Crop the detector's box instead of aligning on its landmarks."),
-        smooth: int = typer.Option(
-            5, "--smooth", min=0, help="Video: EMA window (analysed frames) per tracked face; 0 turns smoothing off."
-        ),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary line on stderr."),
-        webcam: bool = typer.Option(False, "--webcam", help="Read a camera: `--webcam` (camera 0) or `--webcam INDEX`; Ctrl-C stops."),
-    ) -> None:
-        """Detect faces and classify their emotions in photos, folders, videos or a webcam.
+    app.command("predict")(predict)
+    app.command("export")(export)
 
-        Exit code 0 when every input was read, 1 when any failed (each failure is reported and skipped), 2 for bad options,
-        130 on Ctrl-C (what was finished is printed first).
-        """
-        from fer_core.errors import UsageError
-        from fer_core.options import parse_pairs
-        from fer_core.predict.pipeline import PredictJob
-        from fer_core.predict.predictor import Predictor
-        from fer_core.predict.weights import resolve_weights
 
-        if sum((as_json, as_jsonl, as_csv)) > 1:
-            raise UsageError("choose one of --json, --jsonl and --csv")
-        camera = camera_index(paths or [], webcam)
-        if camera is None and not paths:
-            raise UsageError("give at least one PATH (image, folder, glob or video), or --webcam")
-        options = parse_pairs(detector_opts or [], "--detector-opt")
-        if no_detect and options:
-            raise UsageError("--detector-opt has no effect with --no-detect")
-        if annotate is not None:
-            check_writable_folder(annotate, "--annotate")
-        weights = resolve_weights(checkpoint)
-        predictor = Predictor.from_checkpoint(
-            weights,
-            detector=None if no_detect else detector,
-            detector_options=None if no_detect else options,
-            runtime=runtime,
-            device=predict_device(device),
-            margin=margin,
-            align=not no_align,
-            batch_size=batch,
-        )
-        header = {
-            "checkpoint": str(weights),
-            "weights": checkpoint if checkpoint and str(weights) != checkpoint else (DEFAULT_CHECKPOINT if checkpoint is None else None),
-            "model": predictor.meta["model"],
-            "classes": list(predictor.classes),
-            "runtime": predictor.runtime.name,
-            "detector": predictor.detector_name,
-            "smooth": smooth,
-        }
-        fmt = "json" if as_json else "jsonl" if as_jsonl else "csv" if as_csv else "text"
-        with PredictOutput(fmt, header, predictor.classes, quiet=quiet) as output:
-            job = PredictJob(
-                predictor,
-                detect=not no_detect,
-                annotate_dir=annotate,
-                every=every,
-                batch=batch,
-                max_frames=max_frames,
-                smooth=smooth,
-                on_progress=output.advance,
-            )
-            output.job = job
-            stream = job.run_webcam(camera) if camera is not None else job.run(paths)
-            for record in stream:
-                output.add(record)
-        if output.failed:
-            raise typer.Exit(1)
+def predict(
+    paths: opt.Paths = None,
+    checkpoint: opt.Checkpoint = None,
+    as_json: opt.AsJson = False,
+    as_jsonl: opt.AsJsonl = False,
+    as_csv: opt.AsCsv = False,
+    annotate: opt.Annotate = None,
+    batch: opt.Batch = 32,
+    no_detect: opt.NoDetect = False,
+    detector: opt.DetectorName = "auto",
+    detector_opts: opt.DetectorOpts = None,
+    runtime: opt.RuntimeName = "auto",
+    device: opt.Device = "cpu",
+    every: opt.Every = 1,
+    max_frames: opt.MaxFrames = None,
+    margin: opt.Margin = None,
+    no_align: opt.NoAlign = False,
+    smooth: opt.Smooth = 5,
+    quiet: opt.Quiet = False,
+    webcam: opt.Webcam = False,
+) -> None:
+    """Detect faces and classify their emotions in photos, folders, videos or a webcam.
 
-    @app.command("export")
-    def export(
-        checkpoint: str | None = typer.Option(
-            None, "--checkpoint", "-c", help=f"Installed weights name or a fer .safetensors checkpoint (default: {DEFAULT_CHECKPOINT})."
-        ),
-        fmt: str = typer.Option("onnx", "--format", "-f", help="onnx or torchscript."),
-        out: Path | None = typer.Option(None, "--out", "-o", help="Output file or folder (default: next to the checkpoint)."),
-    ) -> None:
-        """Export a checkpoint to ONNX (opset 17, dynamic batch) or TorchScript.
+    Exit code 0 when every input was read, 1 when any failed (each failure is reported and skipped), 2 for bad options,
+    130 on Ctrl-C (what was finished is printed first).
+    """
+    from fer_core.errors import UsageError
+    from fer_core.options import parse_pairs
+    from fer_core.predict.pipeline import PredictJob
+    from fer_core.predict.predictor import Predictor
+    from fer_core.predict.weights import resolve_weights
 
-        The export outputs class probabilities and carries the fer metadata (and a .json sidecar).
-        """
-        from fer_core.predict.export import export_checkpoint, sidecar_path
-        from fer_core.predict.weights import resolve_weights
+    fmt = output_format(as_json, as_jsonl, as_csv)
+    camera = camera_index(paths or [], webcam)
+    if camera is None and not paths:
+        raise UsageError("give at least one PATH (image, folder, glob or video), or --webcam")
+    options = parse_pairs(detector_opts or [], "--detector-opt")
+    if no_detect and options:
+        raise UsageError("--detector-opt has no effect with --no-detect")
+    if annotate is not None:
+        check_writable_folder(annotate, "--annotate")
+    weights = resolve_weights(checkpoint)
+    predictor = Predictor.from_checkpoint(
+        weights,
+        detector=None if no_detect else detector,
+        detector_options=None if no_detect else options,
+        runtime=runtime,
+        device=predict_device(device),
+        margin=margin,
+        align=not no_align,
+        batch_size=batch,
+    )
+    job = PredictJob(predictor, detect=not no_detect, annotate_dir=annotate, every=every, batch=batch, max_frames=max_frames, smooth=smooth)
+    run_job(job, fmt, output_header(predictor, checkpoint, str(weights), smooth), camera, paths or [], quiet)
 
-        weights = resolve_weights(checkpoint)
-        if out is None and not is_user_path(checkpoint):
-            out = Path.cwd()  # never write into an installed package: an export of named weights goes here
-        target = export_checkpoint(weights, fmt, out)
-        typer.echo(str(target))
-        info(f"wrote {target} and its metadata {sidecar_path(target)}")
+
+def output_format(as_json: bool, as_jsonl: bool, as_csv: bool) -> str:
+    from fer_core.errors import UsageError
+
+    if sum((as_json, as_jsonl, as_csv)) > 1:
+        raise UsageError("choose one of --json, --jsonl and --csv")
+    return "json" if as_json else "jsonl" if as_jsonl else "csv" if as_csv else "text"
+
+
+def output_header(predictor: Predictor, checkpoint: str | None, weights: str, smooth: int) -> dict[str, Any]:
+    """What the JSON document says about the run before its results; ``weights`` is the installed name, if one was used."""
+    named = DEFAULT_CHECKPOINT if checkpoint is None else (checkpoint if weights != checkpoint else None)
+    return {
+        "checkpoint": weights,
+        "weights": named,
+        "model": predictor.meta["model"],
+        "classes": list(predictor.classes),
+        "runtime": predictor.runtime.name,
+        "detector": predictor.detector_name,
+        "smooth": smooth,
+    }
+
+
+def run_job(job: PredictJob, fmt: str, header: dict[str, Any], camera: int | None, paths: list[str], quiet: bool) -> None:
+    """Hand every record to the output as it is made; exit 1 at the end when any input failed."""
+    with PredictOutput(fmt, header, job.predictor.classes, quiet=quiet) as output:
+        job.on_progress = output.advance
+        output.job = job
+        stream = job.run_webcam(camera) if camera is not None else job.run(paths)
+        for record in stream:
+            output.add(record)
+    if output.failed:
+        raise typer.Exit(1)
+
+
+def export(checkpoint: opt.ExportCheckpoint = None, fmt: opt.ExportFormat = "onnx", out: opt.ExportOut = None) -> None:
+    """Export a checkpoint to ONNX (opset 17, dynamic batch) or TorchScript.
+
+    The export outputs class probabilities and carries the fer metadata (and a .json sidecar).
+    """
+    from fer_core.predict.export import export_checkpoint, sidecar_path
+    from fer_core.predict.weights import resolve_weights
+
+    weights = resolve_weights(checkpoint)
+    if out is None and not is_user_path(checkpoint):
+        out = Path.cwd()  # never write into an installed package: an export of named weights goes here
+    target = export_checkpoint(weights, fmt, out)
+    typer.echo(str(target))
+    info(f"wrote {target} and its metadata {sidecar_path(target)}")
 
 
 def camera_index(paths: list[str], webcam: bool) -> int | None:
