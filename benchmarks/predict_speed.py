@@ -1,7 +1,7 @@
 """End-to-end `fer predict` speed: images/s and faces/s on a folder and on video frames, batch 1 vs batch N, torch vs ONNX Runtime.
 
     .venv/bin/python benchmarks/predict_speed.py --out benchmarks/predict_speed.md
-    .venv/bin/python benchmarks/predict_speed.py --checkpoint checkpoints/fer-fast.safetensors --threads 2
+    .venv/bin/python benchmarks/predict_speed.py --checkpoint fer-fast --threads 2
 
 Each run goes through ``PredictJob`` exactly as `fer predict DIR` does: decode the file, Haar detection, crop, preprocess,
 batched inference, no annotation. The inputs are synthetic 320x240 scenes with one or two drawn faces (never FER-2013
@@ -196,7 +196,7 @@ def markdown(results: list[Result], args: argparse.Namespace, model: str, starte
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", help="a fer checkpoint; default: a random-weight checkpoint of --model")
+    parser.add_argument("--checkpoint", help="installed weights name or checkpoint path; default: random weights of --model")
     parser.add_argument("--model", default="mycnn_v1")
     parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--frames", type=int, default=64)
@@ -212,9 +212,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         photos, video = write_inputs(folder, args.images, args.frames)
-        checkpoint = Path(args.checkpoint) if args.checkpoint else random_checkpoint(folder, args.model)
+        checkpoint = args.checkpoint or random_checkpoint(folder, args.model)  # an installed name or a path
         cases = [detector_only([scene(i) for i in range(args.images)])]
-        predictors = [Predictor.from_checkpoint(checkpoint, runtime=runtime) for runtime in ("torch", "onnx")]
+        predictors = [Predictor.from_checkpoint(checkpoint, detector="haar", runtime=runtime) for runtime in ("torch", "onnx")]
         for predictor in predictors:
             for batch in (1, args.batch):
                 cases.append(end_to_end(predictor, photos, batch, "folder of images, end to end"))

@@ -64,6 +64,11 @@ def test_fer_list_weights_from_another_directory_shows_each_with_its_card(tmp_pa
         assert row["model"] and len(row["classes"]) == 7 and row["input"] == "1x48x48"
         assert 0.5 < row["accuracy"] < 1 and 0.4 < row["macro_f1"] < 1 and row["size_bytes"] > 100_000
         assert "research" in row["licence"].lower()
+    code, table, err = run_fer_process("list", "weights", cwd=tmp_path, env_extra={"COLUMNS": "80"})
+    assert code == 0, err
+    assert max(len(line) for line in table.splitlines()) <= 80
+    accurate = rows["fer-accurate"]
+    assert f"{100 * accurate['accuracy']:.1f}/{100 * accurate['macro_f1']:.1f}" in table
 
 
 def test_fer_predict_from_another_directory_uses_the_installed_default(tmp_path, photo):

@@ -124,7 +124,9 @@ def licence_note(card: Path) -> str:
     return ""
 
 
-WEIGHTS_COLUMNS = ("model", "classes", "input", "PublicTest acc", "macro-F1", "size", "licence")
+# Narrow on purpose: `fer list weights` must read at 80 columns next to name, distribution, version and status; classes,
+# input and licence note are in --json, in the model card, and in the description (shown on wide terminals).
+WEIGHTS_COLUMNS = ("model", "acc/F1 %", "MB")
 
 
 def weights_row(entry: Any) -> dict[str, Any]:
@@ -136,17 +138,11 @@ def weights_row(entry: Any) -> dict[str, Any]:
 
 
 def weights_cells(row: dict[str, Any]) -> list[str]:
-    def number(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, int | float) else ""
+    """The table's cells: model, PublicTest accuracy / macro-F1 in %, size in MB."""
+
+    def pct(value: Any) -> str:
+        return f"{100 * value:.1f}" if isinstance(value, int | float) else "?"
 
     size = row.get("size_bytes")
-    classes = row.get("classes") or []
-    return [
-        str(row.get("model") or ""),
-        f"{len(classes)}" if classes else "",
-        str(row.get("input") or ""),
-        number(row.get("accuracy")),
-        number(row.get("macro_f1")),
-        f"{size / 1e6:.1f} MB" if isinstance(size, int) else "",
-        str(row.get("licence") or ""),
-    ]
+    scores = f"{pct(row.get('accuracy'))}/{pct(row.get('macro_f1'))}" if row.get("accuracy") is not None else ""
+    return [str(row.get("model") or ""), scores, f"{size / 1e6:.1f}" if isinstance(size, int) else ""]

@@ -12,17 +12,17 @@ HERE = Path(__file__).resolve().parent
 
 
 class FerFast:
-    description: ClassVar[str] = "mycnn_v1, float32, 1.3 MB: the default of `fer predict`"
+    description: ClassVar[str] = "the default of `fer predict`: 7 classes, 1x48x48 gray, float32; FER-2013 terms: research use"
     path: ClassVar[Path] = HERE / "fer-fast.safetensors"
 
 
 class FerAccurate:
-    description: ClassVar[str] = "mycnn_v6, int8 weights, 5 MB: the most accurate single model"
+    description: ClassVar[str] = "the most accurate single model: 7 classes, 1x48x48 gray, int8; FER-2013 terms: research use"
     path: ClassVar[Path] = HERE / "fer-accurate.safetensors"
 
 
 class FerEnsemble:
-    description: ClassVar[str] = "mean of mycnn_v6 and mycnn_v4, int8 weights, 6.3 MB"
+    description: ClassVar[str] = "mean of mycnn_v6 and mycnn_v4: 7 classes, 1x48x48 gray, int8; FER-2013 terms: research use"
     path: ClassVar[Path] = HERE / "fer-ensemble.safetensors"
 
 
