@@ -88,7 +88,7 @@ def evaluate(
     ``model``: a ``TrainResult``, a checkpoint (file, stem or run folder), an installed weights name, or an
     ``nn.Module`` with its checkpoint ``meta``. ``data`` None means the data the checkpoint records.
     """
-    from fer_core.training.evaluate import evaluate_model
+    from fer_core.training.evaluate import evaluate_model, recorded_fold
 
     module, record, checkpoint = _model_and_meta(model, meta)
     recorded = record.get("data") or {}
@@ -97,11 +97,7 @@ def evaluate(
             raise UsageError("the model records no dataset it can reload; pass data (e.g. 'demo')")
         data, data_options = recorded["spec"], {**(recorded.get("options") or {}), **(data_options or {})}
     dataset, spec = _dataset(data, data_options)
-    fold = (record.get("config") or {}).get("fold")
-    if fold and spec is not None and spec == recorded.get("spec"):  # as `fer eval`: the fold the model trained on
-        from fer_core.data.splits import fold_dataset
-
-        dataset = fold_dataset(dataset, fold)
+    dataset = recorded_fold(record, dataset, spec)  # as `fer eval`: a fold run is scored on its fold
     return evaluate_model(
         module,
         dict(record),

@@ -11,6 +11,7 @@ shared classes' logits only; the result names what was dropped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -270,18 +271,24 @@ def _load(
 ) -> tuple[Path, nn.Module, dict[str, Any], Dataset]:
     from fer_core.checkpoint import load_checkpoint, resolve_checkpoint
     from fer_core.data.loading import load_dataset
-    from fer_core.data.splits import fold_dataset
     from fer_core.predict.weights import resolve_weights
 
     if tta not in TTA_MODES:
         raise UsageError(f"unknown test-time augmentation '{tta}'; choose from {', '.join(TTA_MODES)}")
     weights = resolve_checkpoint(resolve_weights(checkpoint))
     model, meta = load_checkpoint(weights)
-    dataset = load_dataset(data, options=data_options)
+    return weights, model, meta, recorded_fold(meta, load_dataset(data, options=data_options), data)
+
+
+def recorded_fold(meta: Mapping[str, Any], dataset: Dataset, spec: str | None) -> Dataset:
+    """``dataset`` as the checkpoint saw it: a model trained on a fold (``config.fold``) is scored on that fold's
+    splits, when ``spec`` is the data it was trained on; any other data is used whole."""
+    from fer_core.data.splits import fold_dataset
+
     fold = (meta.get("config") or {}).get("fold")
-    if fold and data == (meta.get("data") or {}).get("spec"):
-        dataset = fold_dataset(dataset, fold)
-    return weights, model, meta, dataset
+    if fold and spec is not None and spec == (meta.get("data") or {}).get("spec"):
+        return fold_dataset(dataset, fold)
+    return dataset
 
 
 def remeasure_val_metrics(checkpoint: Path | str, data: str | None = None) -> dict[str, Any]:
