@@ -7,9 +7,10 @@ before any work is spent on what will go there.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,14 +28,18 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     try:
         _make_dirs(target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise write_error(target, exc) from None
-    os.close(fd)
-    tmp_path = Path(tmp)
+    # The name is chosen before the file exists, so a Ctrl-C at any moment after its creation finds it in ``finally``
+    # (with mkstemp, one arriving just as it returned left the file behind).
+    tmp_path = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
     try:
+        try:
+            _create_new(tmp_path)
+        except OSError as exc:
+            raise write_error(target, exc) from None
         yield tmp_path
-        # mkstemp makes 0600, and writers such as safetensors replace the file with one of their own: give the result
+        # The temporary file is made 0600, and writers such as safetensors replace it with one of their own: give the result
         # the permissions any new file gets under the umask (0644 under 022), so other users' workers can read it.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         with open(tmp_path, "rb+") as handle:
@@ -55,13 +60,15 @@ def ensure_writable_dir(folder: str | os.PathLike[str], what: str = "output fold
     """Create ``folder`` (and its parents) if needed and check that a file can be written in it: one ``OutputError``
     line naming ``what`` (e.g. ``--out``) otherwise. Nothing is left behind but the folder."""
     folder = Path(folder)
+    probe = folder / f".fer-write-check.{secrets.token_hex(6)}"
     try:
         _make_dirs(folder)
-        fd, probe = tempfile.mkstemp(prefix=".fer-write-check.", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
+        _create_new(probe)
     except OSError as exc:
         raise OutputError(f"{what} {folder}: cannot write there ({_reason(folder, exc)})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
     return folder
 
 
@@ -82,6 +89,11 @@ def io_failure(exc: BaseException) -> str | None:
     if "failed writing file" in text:  # torch.jit.save: "PytorchStreamWriter failed writing file ..."
         return text
     return None
+
+
+def _create_new(path: Path) -> None:
+    """Create ``path`` empty and private (0600); never opens an existing file."""
+    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _make_dirs(folder: Path) -> None:

@@ -90,10 +90,10 @@ def test_ensure_writable_dir_names_what_it_was_given_for(tmp_path):
 def test_ensure_writable_dir_refuses_a_read_only_folder(tmp_path, monkeypatch):
     """(root ignores permission bits, so the refusal of the probe file is simulated.)"""
 
-    def refuse(*args, **kwargs):
+    def refuse(path):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomic, "_create_new", refuse)
     with pytest.raises(OutputError, match=r"run folder .*: cannot write there \(Permission denied\)"):
         atomic.ensure_writable_dir(tmp_path / "ro", "run folder")
 
@@ -106,3 +106,33 @@ def test_fer_train_refuses_an_unwritable_out_before_it_balances_or_trains(tmp_pa
     assert code == 1
     assert err.strip().splitlines() == [f"error: run folder {out}: cannot write there ({tmp_path / 'afile'} is a file, not a folder)"]
     assert "Traceback" not in err
+
+
+def test_a_ctrl_c_at_any_moment_of_a_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """The interrupt may come as the temporary file is created, while it is written, or while it is renamed."""
+    target = tmp_path / "history.json"
+    atomic.write_text(target, "old")
+    real_create, real_replace = atomic._create_new, atomic.os.replace
+
+    def interrupted_create(path):
+        real_create(path)
+        raise KeyboardInterrupt
+
+    def interrupted_writer(tmp):
+        tmp.write_text("half")
+        raise KeyboardInterrupt
+
+    def interrupted_replace(src, dst):
+        raise KeyboardInterrupt
+
+    for moment in ("create", "write", "replace"):
+        with monkeypatch.context() as patch:
+            if moment == "create":
+                patch.setattr(atomic, "_create_new", interrupted_create)
+            if moment == "replace":
+                patch.setattr(atomic.os, "replace", interrupted_replace)
+            with pytest.raises(KeyboardInterrupt):
+                atomic.write_with(target, interrupted_writer if moment == "write" else lambda tmp: tmp.write_text("new"))
+        assert target.read_text() == "old", moment
+        assert _leftovers(tmp_path) == [], moment
+    assert real_replace is atomic.os.replace

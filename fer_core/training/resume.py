@@ -77,10 +77,35 @@ def saved_run(out_dir: Path | str) -> SavedRun:
     saved = find_saved_run(out_dir)
     if saved is not None:
         return saved
+    interrupted = interrupted_before_state(out_dir)
+    if interrupted is not None:
+        raise UsageError(
+            f"--resume: {out_dir} holds a run interrupted before its resume state was first saved ({BEST} of epoch {interrupted}); "
+            "nothing to resume: start it again with --overwrite"
+        )
     finished = [name for name in FINISHED_MARKERS if (out_dir / name).is_file()]
     if finished:
         raise UsageError(f"--resume: {out_dir} holds a finished run ({', '.join(finished)}) whose resume state is gone; nothing to resume")
     raise UsageError(f"--resume: {out_dir} holds no training state to resume (no {STATE_WEIGHTS})")
+
+
+def interrupted_before_state(out_dir: Path) -> int | None:
+    """The epoch of ``best.safetensors`` when it is the only trace of a run stopped before its first resume state (a
+    kill or Ctrl-C between the first checkpoint and the first state); None when it records a finished run, or is
+    not readable (then it is treated as finished: never replaced without ``--overwrite``)."""
+    from fer_core.checkpoint import read_metadata
+
+    best = out_dir / BEST
+    if not best.is_file() or (out_dir / RESULT_FILE).is_file():
+        return None
+    try:
+        meta = read_metadata(best)
+    except CheckpointError:
+        return None
+    if meta.get("stopped_reason") != "running":
+        return None
+    epoch = meta.get("epochs")
+    return int(epoch) if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
 
 
 def _from_skeleton(out_dir: Path, skeleton: Any) -> SavedRun:
@@ -120,6 +145,12 @@ def prepare_run_folder(out_dir: Path, *, resume: bool, overwrite: bool) -> Saved
             f"{out_dir} already holds a training run; pass --resume to continue it, --overwrite to replace it, or choose another --out"
         )
     finished = [name for name in FINISHED_MARKERS if (out_dir / name).is_file()]
+    interrupted = interrupted_before_state(out_dir) if finished and not overwrite else None
+    if interrupted is not None:
+        raise UsageError(
+            f"{out_dir} holds a run interrupted before its resume state was first saved ({BEST} of epoch {interrupted}); "
+            "pass --overwrite to start it again, or choose another --out"
+        )
     if finished and not overwrite:
         raise UsageError(
             f"{out_dir} holds a finished run ({', '.join(finished)}) and no resume state; "

@@ -1,0 +1,59 @@
+"""A run stopped between its first checkpoint and its first resume state (a Ctrl-C or kill during the first state
+write) is called what it is, not "finished" (issue 18 item 4/5 wording, found by interrupting fer train mid-write)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fer_core.errors import UsageError
+from fer_core.training.recording import BEST, BEST_META
+from fer_core.training.resume import interrupted_before_state, prepare_run_folder, saved_run
+from tests.data_support import small_checkpoint
+
+
+def _run_with_only_a_best(folder: Path, stopped_reason: str) -> Path:
+    folder.mkdir()
+    weights = small_checkpoint(folder, {"stopped_reason": stopped_reason, "epochs": 1, "best_epoch": 1})
+    weights.rename(folder / BEST)
+    weights.with_suffix(".json").rename(folder / BEST_META)
+    return folder
+
+
+def test_a_best_checkpoint_still_running_without_state_is_an_interrupted_run(tmp_path):
+    run = _run_with_only_a_best(tmp_path / "run", "running")
+    assert interrupted_before_state(run) == 1
+    with pytest.raises(UsageError) as caught:
+        saved_run(run)
+    message = str(caught.value)
+    assert "interrupted before its resume state was first saved (best.safetensors of epoch 1)" in message
+    assert "finished" not in message and "--overwrite" in message
+
+
+def test_a_fresh_start_on_it_is_refused_in_those_words_unless_overwrite(tmp_path):
+    run = _run_with_only_a_best(tmp_path / "run", "running")
+    with pytest.raises(UsageError, match=r"interrupted before its resume state was first saved.*pass --overwrite"):
+        prepare_run_folder(run, resume=False, overwrite=False)
+    assert (run / BEST).is_file()
+    assert prepare_run_folder(run, resume=False, overwrite=True) is None
+    assert not (run / BEST).exists() and not (run / BEST_META).exists()
+
+
+def test_a_finished_run_without_state_is_still_called_finished(tmp_path):
+    run = _run_with_only_a_best(tmp_path / "run", "max_epochs")
+    assert interrupted_before_state(run) is None
+    with pytest.raises(UsageError, match=r"holds a finished run \(best.safetensors\) whose resume state is gone"):
+        saved_run(run)
+    with pytest.raises(UsageError, match=r"holds a finished run \(best.safetensors\) and no resume state"):
+        prepare_run_folder(run, resume=False, overwrite=False)
+
+
+def test_an_unreadable_best_checkpoint_counts_as_finished_and_is_never_replaced_silently(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / BEST).write_bytes(b"\x00" * 64)
+    assert interrupted_before_state(run) is None
+    with pytest.raises(UsageError, match="finished run"):
+        prepare_run_folder(run, resume=False, overwrite=False)
+    assert (run / BEST).read_bytes() == b"\x00" * 64
