@@ -74,6 +74,9 @@ def plan_training(
         if not data:
             raise UsageError("missing --data (a dataset name such as demo, or a path)")
         config = TrainConfig(**settings)
+    from fer_core.training.setup import check_plugins
+
+    check_plugins(config)  # a bad plugin name or option stops here, before the data is loaded
     folder = Path(out_dir) if out_dir is not None else train_run_dir(config.model)
     return TrainPlan(config=config, data=str(data), out_dir=folder, data_options=options, resume=resume)
 

@@ -25,6 +25,7 @@ def _registry() -> Registry:
             ep("broken_net", "fer_no_such_module_for_bench:Model", "fer.models"),
             ep("none", "fer_core.balancers:NoBalancer", "fer.balancers"),
             ep("weighted", "fer_weighted:WeightedBalancer", "fer.balancers"),
+            ep("albumentations", "fer_core.training.augment:AlbumentationsAugmenter", "fer.augmenters"),
         ]
     )
 

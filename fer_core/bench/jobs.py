@@ -213,6 +213,25 @@ def select_plugins(spec: BenchSpec, registry: Registry) -> tuple[list[str], list
     return models, balancers
 
 
+def _check_options(spec: BenchSpec, models: list[str], balancers: list[str], registry: Registry) -> None:
+    """A bad plugin option in the recipe is one usage line before any cell starts; a plugin that fails to load is
+    left to its cells, which fail and are reported."""
+    from fer_core.errors import PluginLoadError
+    from fer_core.training.setup import augmenter_choice
+
+    for model in models:
+        for balancer in balancers:
+            config = train_config(spec, model, balancer, spec.seeds[0], None)
+            checks = [("models", model, config.model_options), ("balancers", balancer, config.balancer_options)]
+            choice = augmenter_choice(config.augment)
+            checks += [("augmenters", *choice)] if choice is not None else []
+            for kind, name, options in checks:
+                try:
+                    registry.check_options(kind, name, options)
+                except PluginLoadError:
+                    continue
+
+
 def plan_jobs(spec: BenchSpec, registry: Registry) -> list[Job]:
     """The cross product models x balancers x seeds x folds, baseline ``none`` first unless ``spec.baseline`` is off.
 
@@ -225,6 +244,7 @@ def plan_jobs(spec: BenchSpec, registry: Registry) -> list[Job]:
     if spec.folds is not None and spec.test_data:
         raise UsageError("--folds tests each cell on a held-out fold of --data and --test-data on another dataset: choose one")
     models, balancers = select_plugins(spec, registry)
+    _check_options(spec, models, balancers, registry)
     jobs: list[Job] = []
     for model in models:
         for balancer in balancers:

@@ -63,6 +63,8 @@ def build_setup(config: TrainConfig, dataset: Dataset, device: torch.device, sho
     """
     import torch
 
+    check_plugins(config)
+
     from fer_core.data.splits import fold_dataset
     from fer_core.registry import get_registry
 
@@ -129,18 +131,34 @@ def _balance(config: TrainConfig, images: np.ndarray, labels: np.ndarray, classe
     return balanced
 
 
-def make_augmenter(spec: str) -> Any:
-    """A preset of the albumentations augmenter, PLUGIN:PRESET (``torch:strong``), or any augmenter plugin by name; None for none."""
-    from fer_core.registry import get_registry
-
+def augmenter_choice(spec: str) -> tuple[str, dict[str, Any]] | None:
+    """(plugin name, options) that ``--augment SPEC`` means: a preset of the albumentations augmenter,
+    PLUGIN:PRESET (``torch:strong``), or any augmenter plugin by name; None for none."""
     if spec == "none":
         return None
     if spec in AUGMENT_PRESETS:
-        return get_registry().create("augmenters", "albumentations", preset=spec)
+        return "albumentations", {"preset": spec}
     name, _, preset = spec.partition(":")
-    if preset:
-        return get_registry().create("augmenters", name, preset=preset)
-    return get_registry().create("augmenters", spec)
+    return (name, {"preset": preset}) if preset else (spec, {})
+
+
+def make_augmenter(spec: str) -> Any:
+    from fer_core.registry import get_registry
+
+    choice = augmenter_choice(spec)
+    return None if choice is None else get_registry().create("augmenters", choice[0], **choice[1])
+
+
+def check_plugins(config: TrainConfig) -> None:
+    """Each plugin the recipe names exists and takes its options: one line before data is loaded, balanced or built."""
+    from fer_core.registry import get_registry
+
+    registry = get_registry()
+    registry.check_options("models", config.model, config.model_options)
+    registry.check_options("balancers", config.balancer, config.balancer_options)
+    choice = augmenter_choice(config.augment)
+    if choice is not None:
+        registry.check_options("augmenters", *choice)
 
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fer_core.api import Dataset
+from fer_core.atomic import ensure_writable_dir
+from fer_core.bench.lock import training_lock
 from fer_core.errors import CheckpointError, DataError
 from fer_core.training.config import TrainConfig
 from fer_core.training.device import resolve_device
@@ -63,19 +65,22 @@ def train(
             raise DataError(f"dataset '{dataset.name}' needs a non-empty '{name}' split; it has {', '.join(dataset.splits) or 'none'}")
     data = (data_spec, dict(data_options or {}), data_content_key(dataset))
     show = EpochProgress(quiet)
-    saved = prepare_run_folder(out_dir, resume=resume, overwrite=overwrite)
-    if saved is not None:
-        check_resumable(saved, config, *data)
-        if saved.finished:
-            return finished_result(saved, show)
-    device = resolve_device(config.device, config.precision)
-    commands = [*(saved.commands if saved else []), command if command is not None else default_command()]
-    with _torch_settings(config, device):
-        setup = build_setup(config, dataset, device, show)
-        recorder = Recorder(out_dir, base_meta(setup, commands, data), show)
-        progress = RunProgress() if saved is None else restore(setup, saved, show)
-        fit(setup, progress, recorder, show, on_batch)
-        return recorder.finish(setup, progress)
+    this_command = command if command is not None else default_command()
+    ensure_writable_dir(out_dir, "run folder")  # an unwritable --out is one line before the lock or any work
+    with training_lock(out_dir, this_command):  # a second process training into out_dir stops in one line
+        saved = prepare_run_folder(out_dir, resume=resume, overwrite=overwrite)
+        if saved is not None:
+            check_resumable(saved, config, *data)
+            if saved.finished:
+                return finished_result(saved, show)
+        device = resolve_device(config.device, config.precision)
+        commands = [*(saved.commands if saved else []), this_command]
+        with _torch_settings(config, device):
+            setup = build_setup(config, dataset, device, show)
+            recorder = Recorder(out_dir, base_meta(setup, commands, data), show)
+            progress = RunProgress() if saved is None else restore(setup, saved, show)
+            fit(setup, progress, recorder, show, on_batch)
+            return recorder.finish(setup, progress)
 
 
 @contextmanager
