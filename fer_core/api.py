@@ -112,7 +112,7 @@ class Plugin:
           def __init__(self, width: int = 32, mode: Literal["a", "b"] = "a") -> None:
               super().__init__(width=width, mode=mode)   # recorded as ``self.options``
 
-    * ``options_schema = {"k": OptionSpec("k", int, 5, "neighbours")}`` (or ``{"k": int}``, then required)
+    * ``options_schema = {"k": OptionSpec("k", int, 5, "neighbours")}`` (or ``{"k": int}``: optional, the plugin's own default applies)
       when its ``__init__`` takes ``**options``.
 
     A plugin that declares neither (it keeps this ``__init__``) takes no options. Whenever a plugin is created
