@@ -216,12 +216,25 @@ def _first_size(paths: Sequence[str], sizes: Sequence[int], flag: int) -> int:
     return 48
 
 
+class DeclaredTooLarge(MemoryError):
+    """A header declaring more pixels than fer decodes (``image_header.MAX_PIXELS``): refused before any allocation.
+    A ``MemoryError``, so every caller that reports an undecodable image reports this one too."""
+
+
 def read_image(path: str, flag: int) -> np.ndarray | None:
-    """``cv2.imread`` through Python's file reading: OpenCV crashes the process on a name that is not valid UTF-8."""
+    """``cv2.imread`` through Python's file reading: OpenCV crashes the process on a name that is not valid UTF-8.
+
+    A header declaring more than ``image_header.MAX_PIXELS`` pixels raises ``DeclaredTooLarge`` before decoding.
+    """
     import cv2
+
+    from fer_core.data.image_header import too_many_pixels
 
     with open(path, "rb") as handle:
         data = handle.read()
+    reason = too_many_pixels(data[:65536])
+    if reason is not None:
+        raise DeclaredTooLarge(reason)
     return cv2.imdecode(np.frombuffer(data, np.uint8), flag) if data else None
 
 
@@ -229,6 +242,8 @@ def decode_problem(exc: BaseException) -> str:
     """A one-line reason for an image OpenCV refused to decode."""
     if isinstance(exc, OSError):
         return f"cannot read: {exc.strerror or exc}"
+    if isinstance(exc, DeclaredTooLarge):
+        return str(exc)
     text = str(exc)
     if "CV_IO_MAX_IMAGE_PIXELS" in text or isinstance(exc, MemoryError):
         return "image header claims more pixels than fer will decode (forged or damaged header)"
