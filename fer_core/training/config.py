@@ -10,7 +10,6 @@ Adding a field here adds all of these.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import typing
@@ -20,6 +19,7 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 from fer_core.errors import UsageError
+from fer_core.options import closest_match
 
 AUGMENT_PRESETS = ("none", "light", "standard", "strong")
 OPTIMIZERS = ("adamw", "sgd")
@@ -264,7 +264,7 @@ def coerce_settings(raw: Mapping[str, Any], *, owner: str, cls: type = TrainConf
     by_name = {spec.name: spec for spec in recipe_fields(cls)}
     unknown = [name for name in raw if name not in by_name]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], list(by_name), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        close = closest_match(unknown[0], by_name)
+        hint = f" (did you mean '{close}'?)" if close else ""
         raise UsageError(f"unknown training setting(s) {', '.join(unknown)}{hint}; known: {', '.join(sorted(by_name))}")
     return {name: by_name[name].coerce(value, owner=owner) for name, value in raw.items()}
