@@ -77,7 +77,7 @@ def _read(entry: Path) -> tuple[ImageTable, dict[str, Any]] | None:
             arrays = {name: npz[name] for name in npz.files}
         meta = json.loads(str(arrays.pop("meta_json")))
         return ImageTable.from_arrays(arrays), meta
-    except (OSError, ValueError, KeyError) as exc:  # a damaged entry is rebuilt, never trusted
+    except Exception as exc:  # a damaged entry (bad CRC, truncated, forged arrays) is rebuilt, never trusted
         warnings.warn(f"ignoring unreadable data cache entry {entry}: {exc}", stacklevel=3)
         return None
 

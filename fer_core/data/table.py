@@ -44,14 +44,39 @@ class ImageTable:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> ImageTable:
-        return cls(
+        """The table ``to_arrays`` stored; ``ValueError`` when the arrays do not make one (a damaged or forged file)."""
+        table = cls(
             images=arrays["images"],
             labels=arrays["labels"],
-            label_names=tuple(str(n) for n in arrays["label_names"]),
+            label_names=tuple(str(n) for n in np.atleast_1d(arrays["label_names"])),
             splits=arrays["splits"],
             ids=arrays["ids"],
             groups=arrays.get("groups"),
         )
+        problem = table.inconsistency()
+        if problem:
+            raise ValueError(f"not an image table: {problem}")
+        return table
+
+    def inconsistency(self) -> str | None:
+        """What makes the arrays disagree with each other (shapes, types, labels out of range), or None."""
+        images, labels = self.images, self.labels
+        if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim not in (3, 4):
+            return "images must be uint8 (N, H, W) or (N, H, W, C)"
+        if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
+            return "labels must be one integer per image"
+        n = len(images)
+        columns = {"labels": labels, "splits": self.splits, "ids": self.ids}
+        if self.groups is not None:
+            columns["groups"] = self.groups
+        short = [name for name, column in columns.items() if not isinstance(column, np.ndarray) or column.shape != (n,)]
+        if short:
+            return f"{', '.join(short)} must have one entry per image ({n})"
+        if n and (labels.min() < 0 or labels.max() >= len(self.label_names)):
+            return f"labels outside 0..{len(self.label_names) - 1}"
+        if not set(np.unique(self.splits).tolist()) <= set(SPLIT_ORDER):
+            return f"splits must be among {', '.join(SPLIT_ORDER)}"
+        return None
 
     def canonical_classes(self, mapping: Mapping[str, str] | None, where: str) -> tuple[tuple[str, ...], np.ndarray]:
         """(classes, labels re-indexed onto them) after mapping the source's names to canonical ones."""
