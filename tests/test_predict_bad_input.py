@@ -117,3 +117,9 @@ def test_annotate_into_the_photo_folder_never_replaces_a_photo(monkeypatch, caps
     assert {p.name: p.read_bytes() for p in photos.iterdir() if p.name in originals} == originals
     written = sorted(p.name for p in photos.iterdir() if p.name not in originals)
     assert written == ["face.annotated.png", "old.annotated-1.png"]
+
+
+def test_a_missing_camera_is_one_line_without_opencv_warnings(checkpoint, tmp_path):
+    code, out, err = run_fer_process("predict", "--webcam", "9", "-c", str(checkpoint), "--detector", "haar", cwd=tmp_path)
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == ["error: cannot open camera 9; check --webcam INDEX and that the camera is free"]

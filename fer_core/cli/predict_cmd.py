@@ -101,10 +101,10 @@ def output_header(predictor: Predictor, checkpoint: str | None, weights: str, sm
 
 def run_job(job: PredictJob, fmt: str, header: dict[str, Any], camera: int | None, paths: list[str], quiet: bool) -> None:
     """Hand every record to the output as it is made; exit 1 at the end when any input failed."""
+    stream = job.run_webcam(camera) if camera is not None else job.run(paths)  # a missing camera fails here, alone
     with PredictOutput(fmt, header, job.predictor.classes, quiet=quiet) as output:
         job.on_progress = output.advance
         output.job = job
-        stream = job.run_webcam(camera) if camera is not None else job.run(paths)
         for record in stream:
             output.add(record)
     if output.failed:

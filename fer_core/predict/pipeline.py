@@ -219,6 +219,7 @@ class PredictJob:
         yield from self.run_capture(capture, str(item.path), stem, source_path=item.path)
 
     def run_webcam(self, index: int) -> Iterator[Record]:
+        """Open the camera now (a missing one is a FerError here, before any output), then stream its frames."""
         import cv2
 
         with quiet_opencv():
@@ -228,7 +229,7 @@ class PredictJob:
             capture.release()
             raise FerError(f"cannot open camera {index}; check --webcam INDEX and that the camera is free")
         stem = self.annotate_dir / f"webcam{index}" if self.annotate_dir is not None else None
-        yield from self.run_capture(capture, f"webcam:{index}", stem, live=True)
+        return self.run_capture(capture, f"webcam:{index}", stem, live=True)
 
     def run_capture(
         self, capture: Any, source: str, stem: Path | None, live: bool = False, source_path: Path | None = None
