@@ -1,4 +1,4 @@
-"""python -m fer_ensemble CKPT CKPT [...] --out checkpoints/NAME [--half] [--data DATA]: build and measure an ensemble."""
+"""python -m fer_ensemble CKPT CKPT [...] --out runs/NAME [--half] [--data DATA]: build and measure an ensemble."""
 
 from __future__ import annotations
 
