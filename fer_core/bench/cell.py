@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fer_core import atomic
+from fer_core.bench import schema
 
 if TYPE_CHECKING:
     from fer_core.api import Dataset
@@ -27,7 +28,8 @@ RESULT_FILE = "result.json"
 STATE_JSON = "state.json"  # the trainer's readable copy of its resume state (fer_core.training.state)
 ERROR_FILE = "error.txt"
 OK, FAILED = "ok", "failed"
-METRIC_KEYS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "per_class", "confusion", "confusion_normalized")
+# What a cell keeps of each split's metrics: every per-split score the results schema names, plus the tables.
+METRIC_KEYS = (*(m.name for m in schema.split_metrics()), "per_class", "confusion", "confusion_normalized")
 SHARED_CLASS_KEYS = ("data", "n", "scored_classes", "classes_dropped", "images_dropped", "model_classes_unscored")
 _TEST_DATASETS: dict[str, Dataset] = {}  # --test-data, loaded once per process and shared by its cells
 
