@@ -57,3 +57,56 @@ def test_an_unreadable_best_checkpoint_counts_as_finished_and_is_never_replaced_
     with pytest.raises(UsageError, match="finished run"):
         prepare_run_folder(run, resume=False, overwrite=False)
     assert (run / BEST).read_bytes() == b"\x00" * 64
+
+
+def _forged_state(folder: Path, **progress: object) -> Path:
+    import torch
+
+    from fer_core.training.state import save_state
+
+    folder.mkdir()
+    good = {"epoch": 1, "best_macro_f1": 0.5, "best_epoch": 1, "bad_epochs": 0, "train_seconds": 1.0, "stopped_reason": ""}
+    state = {
+        "config": {"model": "mycnn_v1", "epochs": 3},
+        "config_hash": "x",
+        "commands": ["fer train"],
+        "progress": {**good, "history": [], "best_val_metrics": {}, **progress},
+        "model": {"w": torch.zeros(2)},
+    }
+    save_state(folder, state)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("progress", "named"),
+    [
+        ({"epoch": "abc"}, 'progress.epoch is "abc"'),
+        ({"epoch": -5}, "progress.epoch is -5"),
+        ({"epoch": True}, "progress.epoch is true"),
+        ({"epoch": 10**12}, "progress.epoch 1000000000000 is past the recipe's 3 epochs"),
+        ({"best_epoch": 2}, "progress.best_epoch 2 is after progress.epoch 1"),
+        ({"history": "x"}, 'progress.history is "x"'),
+        ({"history": [1, 2]}, "progress.history is [1, 2]"),
+        ({"best_macro_f1": float("nan")}, "progress.best_macro_f1 is NaN"),
+        ({"train_seconds": -1.0}, "progress.train_seconds is -1.0"),
+        ({"best_val_metrics": [1]}, "progress.best_val_metrics is [1]"),
+        ({"stopped_reason": 3}, "progress.stopped_reason is 3"),
+    ],
+)
+def test_a_forged_progress_in_the_state_is_one_line_naming_the_field(tmp_path, progress, named):
+    from fer_core.errors import CheckpointError
+    from fer_core.training.resume import find_saved_run
+
+    run = _forged_state(tmp_path / "run", **progress)
+    with pytest.raises(CheckpointError) as caught:
+        find_saved_run(run)
+    message = str(caught.value)
+    assert f"training state is malformed ({named})" in message and "\n" not in message
+
+
+def test_a_sound_progress_reads_back(tmp_path):
+    from fer_core.training.resume import find_saved_run, progress_from
+
+    saved = find_saved_run(_forged_state(tmp_path / "run"))
+    assert saved is not None and saved.epoch == 1 and not saved.finished
+    assert progress_from(saved.progress).best_epoch == 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,9 @@ def _from_skeleton(out_dir: Path, skeleton: Any) -> SavedRun:
         progress, config = skeleton["progress"], skeleton["config"]
         if not isinstance(progress, dict) or not isinstance(config, dict):
             raise TypeError("progress and config must be objects")
+        problem = progress_problem(progress, config.get("epochs"))
+        if problem:
+            raise ValueError(problem)
         return SavedRun(
             out_dir=out_dir,
             config=config,
@@ -223,12 +227,46 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def progress_from(saved: dict[str, Any]) -> RunProgress:
-    """The run's counters from a saved ``progress`` dict (keys this version does not know are left out)."""
+def progress_from(saved: dict[str, Any], where: Path | None = None) -> RunProgress:
+    """The run's counters from a saved ``progress`` dict (keys this version does not know are left out); a value of
+    the wrong type or range (a damaged or forged state) is one ``CheckpointError``."""
     from fer_core.training.loop import RunProgress
 
+    problem = progress_problem(saved) if isinstance(saved, dict) else "progress must be an object"
+    if problem:
+        raise CheckpointError(f"{where or 'training state'}: training state is malformed ({problem}); train into another --out")
     known = {f.name for f in fields(RunProgress)}
     return RunProgress(**{k: v for k, v in saved.items() if k in known})
+
+
+def progress_problem(progress: dict[str, Any], epochs: Any = None) -> str | None:
+    """What is wrong with a saved ``progress`` dict (types, ranges, an epoch past the recipe's ``epochs``), or None."""
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+    checks = {
+        "epoch": whole,
+        "best_epoch": whole,
+        "bad_epochs": whole,
+        "best_macro_f1": number,
+        "train_seconds": lambda v: number(v) and v >= 0,
+        "stopped_reason": lambda v: isinstance(v, str),
+        "history": lambda v: isinstance(v, list) and all(isinstance(row, dict) for row in v),
+        "best_val_metrics": lambda v: isinstance(v, dict),
+    }
+    for key, valid in checks.items():
+        if key in progress and not valid(progress[key]):
+            return f"progress.{key} is {json.dumps(progress[key], default=str)[:40]}"
+    epoch = progress.get("epoch", 0)
+    if progress.get("best_epoch", 0) > epoch:
+        return f"progress.best_epoch {progress['best_epoch']} is after progress.epoch {epoch}"
+    if whole(epochs) and epoch > epochs:
+        return f"progress.epoch {epoch} is past the recipe's {epochs} epochs"
+    return None
 
 
 def finished_result(saved: SavedRun, show: EpochProgress) -> TrainResult:
@@ -239,7 +277,7 @@ def finished_result(saved: SavedRun, show: EpochProgress) -> TrainResult:
     if not best.is_file():
         raise CheckpointError(f"{saved.out_dir}: the run is finished but {BEST} is missing; train into another --out")
     model, meta = load_checkpoint(best)
-    progress = progress_from(saved.progress)
+    progress = progress_from(saved.progress, saved.out_dir / STATE_WEIGHTS)
     show.message(
         f"{saved.out_dir} holds a finished run (stopped: {progress.stopped_reason} after epoch {progress.epoch}); nothing to resume"
     )
