@@ -234,7 +234,8 @@ def progress_from(saved: dict[str, Any], where: Path | None = None) -> RunProgre
 
     problem = progress_problem(saved) if isinstance(saved, dict) else "progress must be an object"
     if problem:
-        raise CheckpointError(f"{where or 'training state'}: training state is malformed ({problem}); train into another --out")
+        prefix = f"{where}: " if where is not None else ""
+        raise CheckpointError(f"{prefix}training state is malformed ({problem}); train into another --out")
     known = {f.name for f in fields(RunProgress)}
     return RunProgress(**{k: v for k, v in saved.items() if k in known})
 
