@@ -7,5 +7,5 @@
 exec nice -n 19 .venv/bin/fer bench \
   --models mycnn_v1,mycnn_v2,multibranch,mycnn_v3,ma2024,timm/resnet10t,mycnn_v4,resnet18,mycnn_v5,mycnn_v6,vgg16,densenet121 \
   --balancers weighted,smote --data ../shared/data/ckplus --folds 5 \
-  --epochs 60 --patience 12 --lr 0.003 --augment standard --threads 1 \
+  --epochs 40 --patience 0 --lr 0.003 --augment standard --threads 1 \
   --name ckplus-grid "$@"
