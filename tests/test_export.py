@@ -108,3 +108,21 @@ def test_export_command_refuses_bad_input(monkeypatch, capsys, checkpoint, tmp_p
     (tmp_path / "weights.safetensors").write_bytes(b"\x00" * 64)
     code, _, err = run_fer(monkeypatch, capsys, "export", "-c", str(tmp_path / "weights.safetensors"))
     assert code == 1 and err.startswith("error:") and "not a safetensors file" in err
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(checkpoint, tmp_path, monkeypatch, fmt):
+    """Each export is written by Python from memory: torch's own file writer aborts the process on a full disk."""
+    import errno
+    from pathlib import Path
+
+    from fer_core.errors import OutputError
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    target = tmp_path / f"model.{'onnx' if fmt == 'onnx' else 'pt'}"
+    with pytest.raises(OutputError, match="No space left on device"):
+        export_checkpoint(checkpoint, fmt, target)
+    assert list(tmp_path.iterdir()) == []

@@ -96,9 +96,12 @@ def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path | None =
 
         module = torchscript_module(model, exported)
         text = json.dumps(exported, default=atomic._json_default)
+        buffer = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated upstream but still what C++/mobile load
-            atomic.write_with(target, lambda tmp: torch.jit.save(module, str(tmp), _extra_files={"fer.json": text}))
+            torch.jit.save(module, buffer, _extra_files={"fer.json": text})
+        # Written by Python, not by torch's C++ writer, which aborts the process on a full disk.
+        atomic.write_with(target, lambda tmp: tmp.write_bytes(buffer.getvalue()))
     atomic.write_json(sidecar_path(target), exported)
     return target
 
