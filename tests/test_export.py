@@ -126,3 +126,18 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(checkpoint, tmp_pa
     with pytest.raises(OutputError, match="No space left on device"):
         export_checkpoint(checkpoint, fmt, target)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("classes", "message"), [(["a", "b", "c"], "names 3 classes but the graph outputs 7"), ("x", "non-empty list")])
+def test_an_onnx_export_whose_metadata_lies_about_its_classes_is_refused(checkpoint, tmp_path, classes, message):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from fer_core.predict.loading import load_onnx_export
+
+    target = export_checkpoint(checkpoint, "onnx", tmp_path / "model.onnx")
+    proto = onnx.load(str(target))
+    prop = next(p for p in proto.metadata_props if p.key == "fer")
+    prop.value = json.dumps({**json.loads(prop.value), "classes": classes})
+    onnx.save(proto, str(target))
+    with pytest.raises(CheckpointError, match=message):
+        load_onnx_export(target, "cpu")

@@ -126,4 +126,7 @@ def parse_export_metadata(text: str | None, source: Path | str) -> dict[str, Any
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise CheckpointError(f"{source}: fer metadata lacks {', '.join(missing)}")
+    classes = meta["classes"]
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+        raise CheckpointError(f"{source}: its fer metadata 'classes' must be a non-empty list of names, not {classes!r:.60}")
     return meta

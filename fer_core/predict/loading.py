@@ -43,6 +43,9 @@ def load_onnx_export(path: Path, device: str) -> tuple[Runtime, dict[str, Any]]:
         raise CheckpointError(f"{path}: ONNX model not found")
     engine = OnnxRuntime(str(path), device, threads=torch_threads())
     meta = parse_export_metadata(engine.custom_metadata().get("fer"), path)
+    width = engine.output_width()
+    if width is not None and width != len(meta["classes"]):
+        raise CheckpointError(f"{path}: its metadata names {len(meta['classes'])} classes but the graph outputs {width} scores")
     return engine, meta
 
 

@@ -69,6 +69,11 @@ class OnnxRuntime:
     def custom_metadata(self) -> dict[str, str]:
         return dict(self.session.get_modelmeta().custom_metadata_map)
 
+    def output_width(self) -> int | None:
+        """The number of scores the graph puts out per image, when its output shape fixes it."""
+        shape = self.session.get_outputs()[0].shape
+        return shape[-1] if shape and isinstance(shape[-1], int) else None
+
 
 def import_onnxruntime() -> Any:
     try:
