@@ -110,3 +110,35 @@ def test_a_sound_progress_reads_back(tmp_path):
     saved = find_saved_run(_forged_state(tmp_path / "run"))
     assert saved is not None and saved.epoch == 1 and not saved.finished
     assert progress_from(saved.progress).best_epoch == 1
+
+
+@pytest.mark.parametrize("part", ["optimizer", "model"])
+def test_a_saved_state_that_does_not_fit_the_run_is_one_line_on_resume(tmp_path, part):
+    """A state.safetensors whose optimizer groups or model tensors do not fit (forged, or copied from another run)."""
+    import torch
+
+    from fer_core.errors import CheckpointError
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.state import load_state, save_state
+    from fer_core.training.trainer import train
+    from tests.bench_support import tiny_demo
+
+    config = TrainConfig(model="mycnn_v1", epochs=2, augment="none", threads=1, patience=0)
+    run = tmp_path / "run"
+
+    def stop_in_epoch_two(epoch: int, batch: int) -> None:
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tiny_demo(), run, quiet=True, on_batch=stop_in_epoch_two)
+    state = load_state(run)
+    if part == "optimizer":
+        state["optimizer"] = {"state": {}, "param_groups": []}
+    else:
+        state["model"] = {"features.0.0.weight": torch.zeros(1)}
+    save_state(run, state)
+    with pytest.raises(CheckpointError) as caught:
+        train(config, tiny_demo(), run, resume=True, quiet=True)
+    message = str(caught.value)
+    assert "state.safetensors: the training state does not fit this run" in message and "\n" not in message

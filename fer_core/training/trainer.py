@@ -104,16 +104,23 @@ def _torch_settings(config: TrainConfig, device: torch.device) -> Iterator[None]
 
 def restore(setup: TrainingSetup, saved: SavedRun, show: EpochProgress) -> RunProgress:
     """Load the saved model, optimizer and scheduler state into ``setup``; the run's counters come back."""
-    from fer_core.training.state import load_state
+    from fer_core.training.state import STATE_WEIGHTS, load_state
 
     state = load_state(saved.out_dir)
     if state is None:
         raise CheckpointError(f"{saved.out_dir}: the training state disappeared while the run was being set up")
-    setup.model.load_state_dict(state["model"])
-    setup.optimizer.load_state_dict(state["optimizer"])
+    where = saved.out_dir / STATE_WEIGHTS
+    try:
+        setup.model.load_state_dict(state["model"])
+        setup.optimizer.load_state_dict(state["optimizer"])
+        if setup.scheduler is not None:
+            setup.scheduler.load_state_dict(state["scheduler"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a damaged or forged state, or another run's
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CheckpointError(
+            f"{where}: the training state does not fit this run ({why}); train into another --out or pass --overwrite"
+        ) from None
     match_state_layout(setup.optimizer)
-    if setup.scheduler is not None:
-        setup.scheduler.load_state_dict(state["scheduler"])
-    progress = progress_from(state["progress"])
+    progress = progress_from(state["progress"], where)
     show.message(f"resuming {saved.out_dir} after epoch {progress.epoch}")
     return progress
