@@ -142,3 +142,21 @@ def test_a_saved_state_that_does_not_fit_the_run_is_one_line_on_resume(tmp_path,
         train(config, tiny_demo(), run, resume=True, quiet=True)
     message = str(caught.value)
     assert "state.safetensors: the training state does not fit this run" in message and "\n" not in message
+
+
+def test_after_a_ctrl_c_fer_train_suggests_resume_only_when_a_state_was_saved(tmp_path):
+    from fer_core.cli.train_cmd import _after_interrupt
+    from fer_core.runs import plan_training
+    from fer_core.training.trainer import train
+    from tests.bench_support import tiny_demo
+
+    plan = plan_training({"model": "mycnn_v1", "epochs": 2, "augment": "none", "patience": 0}, data="demo", out_dir=tmp_path / "run")
+    assert "no epoch's resume state was saved" in _after_interrupt(plan) and "--overwrite" not in _after_interrupt(plan)
+
+    def stop_in_epoch_two(epoch: int, batch: int) -> None:
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(plan.config, tiny_demo(), plan.out_dir, quiet=True, on_batch=stop_in_epoch_two)
+    assert _after_interrupt(plan) == f"continue this run with: fer train --resume --out {plan.out_dir}"

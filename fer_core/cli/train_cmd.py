@@ -37,7 +37,7 @@ def _train(
     try:
         result = run_training(plan, command="fer " + shlex.join(sys.argv[1:]), quiet=quiet, overwrite=overwrite)
     except KeyboardInterrupt:
-        err.print(f"continue this run with: {plan.resume_command}", highlight=False)
+        err.print(_after_interrupt(plan), highlight=False)
         raise
     metrics = result.val_metrics
     out.print(
@@ -45,6 +45,22 @@ def _train(
         f"best epoch {result.best_epoch}/{result.epochs_run}  ({result.stopped_reason}, {result.train_seconds:.0f}s)",
         highlight=False,
     )
+
+
+def _after_interrupt(plan: Any) -> str:
+    """What to run after a Ctrl-C: --resume only when an epoch's resume state was saved."""
+    from fer_core.errors import FerError
+    from fer_core.training.recording import BEST
+    from fer_core.training.resume import find_saved_run
+
+    try:
+        saved = find_saved_run(plan.out_dir)
+    except FerError:
+        saved = None
+    if saved is not None:
+        return f"continue this run with: {plan.resume_command}"
+    again = " with --overwrite" if (plan.out_dir / BEST).is_file() else ""
+    return f"no epoch's resume state was saved in {plan.out_dir} yet; run the same command again{again} to start over"
 
 
 def register(app: typer.Typer) -> None:
