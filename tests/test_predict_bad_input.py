@@ -123,3 +123,14 @@ def test_a_missing_camera_is_one_line_without_opencv_warnings(checkpoint, tmp_pa
     code, out, err = run_fer_process("predict", "--webcam", "9", "-c", str(checkpoint), "--detector", "haar", cwd=tmp_path)
     assert code == 1 and out == ""
     assert err.strip().splitlines() == ["error: cannot open camera 9; check --webcam INDEX and that the camera is free"]
+
+
+def test_ctrl_c_waits_while_the_final_document_is_written():
+    import signal
+
+    from fer_core.cli.predict_output import _uninterrupted
+
+    before = signal.getsignal(signal.SIGINT)
+    with _uninterrupted():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is before

@@ -3,10 +3,11 @@ with a progress bar and the summary on stderr. The document is printed even when
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -82,9 +83,11 @@ class PredictOutput:
                 document["summary"]["skipped"] = skipped.count
             if exc_type is not None:
                 document["stopped"] = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else f"{exc_type.__name__}: {exc}"
-            typer.echo(json.dumps(document, indent=2, allow_nan=False))
+            with _uninterrupted():
+                typer.echo(json.dumps(document, indent=2, allow_nan=False))
         elif self.fmt == "csv":
-            typer.echo(csv_text(self.records, self.classes), nl=False)
+            with _uninterrupted():
+                typer.echo(csv_text(self.records, self.classes), nl=False)
         if not self.quiet:
             self.summary(skipped)
 
@@ -115,3 +118,19 @@ def info(message: str) -> None:
     from fer_core.cli.console import err
 
     err.print(escape(message), highlight=False)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ctrl-C waits while the final document is written (into a slow pipe a cut write leaves invalid JSON)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
