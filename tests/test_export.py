@@ -141,3 +141,10 @@ def test_an_onnx_export_whose_metadata_lies_about_its_classes_is_refused(checkpo
     onnx.save(proto, str(target))
     with pytest.raises(CheckpointError, match=message):
         load_onnx_export(target, "cpu")
+
+
+def test_quiet_export_prints_only_the_path(checkpoint, tmp_path, monkeypatch, capsys):
+    target = tmp_path / "m.onnx"
+    code, out, err = run_fer(monkeypatch, capsys, "export", "-c", str(checkpoint), "--out", str(target), "-q")
+    assert code == 0 and out.strip() == str(target) and err == ""
+    assert target.is_file()

@@ -111,20 +111,29 @@ def run_job(job: PredictJob, fmt: str, header: dict[str, Any], camera: int | Non
         raise typer.Exit(1)
 
 
-def export(checkpoint: opt.ExportCheckpoint = None, fmt: opt.ExportFormat = "onnx", out: opt.ExportOut = None) -> None:
+def export(
+    checkpoint: opt.ExportCheckpoint = None, fmt: opt.ExportFormat = "onnx", out: opt.ExportOut = None, quiet: opt.ExportQuiet = False
+) -> None:
     """Export a checkpoint to ONNX (opset 17, dynamic batch) or TorchScript.
 
-    The export outputs class probabilities and carries the fer metadata (and a .json sidecar).
+    The export outputs class probabilities and carries the fer metadata (and a .json sidecar). Prints the
+    export's path on stdout.
     """
+    from contextlib import nullcontext
+
+    from fer_core.cli.console import err
     from fer_core.predict.export import export_checkpoint, sidecar_path
     from fer_core.predict.weights import resolve_weights
 
     weights = resolve_weights(checkpoint)
     if out is None and not is_user_path(checkpoint):
         out = Path.cwd()  # never write into an installed package: an export of named weights goes here
-    target = export_checkpoint(weights, fmt, out)
+    working = err.status(f"exporting {checkpoint or DEFAULT_CHECKPOINT} to {fmt} ...") if err.is_terminal and not quiet else nullcontext()
+    with working:
+        target = export_checkpoint(weights, fmt, out)
     typer.echo(str(target))
-    info(f"wrote {target} and its metadata {sidecar_path(target)}")
+    if not quiet:
+        info(f"wrote {target} and its metadata {sidecar_path(target)}")
 
 
 def camera_index(paths: list[str], webcam: bool) -> int | None:

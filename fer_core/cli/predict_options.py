@@ -61,5 +61,8 @@ ExportCheckpoint = Annotated[
     str | None,
     typer.Option("--checkpoint", "-c", help=f"Installed weights name or a fer .safetensors checkpoint (default: {DEFAULT_CHECKPOINT})."),
 ]
-ExportFormat = Annotated[str, typer.Option("--format", "-f", help="onnx or torchscript.")]
-ExportOut = Annotated[Path | None, typer.Option("--out", "-o", help="Output file or folder (default: next to the checkpoint).")]
+ExportFormat = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="onnx or torchscript.")]
+ExportQuiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary line on stderr; only the path on stdout.")]
+ExportOut = Annotated[
+    Path | None, typer.Option("--out", "-o", metavar="PATH", help="Output file or folder (default: next to the checkpoint).")
+]
