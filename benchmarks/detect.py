@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from fer_core.api import Box
+from fer_core.bench.environment import cpu_model, format_load, load_average
 from fer_core.predict.scenes import PlacedFace, composite_scene, match_faces
 from fer_core.registry import get_registry
 
@@ -131,15 +131,7 @@ def spread(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}; {os.cpu_count()} logical CPUs; load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    return f"{cpu_model()}; {os.cpu_count()} logical CPUs; load average {format_load(load_average())}"
 
 
 def command_line() -> str:

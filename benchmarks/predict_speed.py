@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -27,6 +26,7 @@ import cv2
 import numpy as np
 import torch
 
+from fer_core.bench.environment import cpu_model, format_load, load_average
 from fer_core.checkpoint import save_checkpoint
 from fer_core.predict.detectors import HaarDetector
 from fer_core.predict.pipeline import PredictJob
@@ -154,16 +154,7 @@ def detector_only(images: list[np.ndarray]) -> Case:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    return f"{cpu}; {os.cpu_count()} logical CPUs; load average at start {load}"
+    return f"{cpu_model()}; {os.cpu_count()} logical CPUs; load average at start {format_load(load_average())}"
 
 
 def markdown(results: list[Result], args: argparse.Namespace, model: str, started: str) -> str:
