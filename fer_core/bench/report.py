@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fer_core.bench import schema
@@ -120,21 +120,35 @@ def _board_metrics(results: Results) -> list[tuple[schema.Metric, str | None]]:
     return [(m, s) for s in splits for m in chosen if m.per_split] + [(m, None) for m in chosen if not m.per_split]
 
 
+def _ranked_table(
+    results: Results,
+    entries: list[dict[str, Any]],
+    lead: list[str],
+    lead_values: Callable[[dict[str, Any]], list[Any]],
+    value: Callable[[dict[str, Any], schema.Metric, str], str],
+) -> list[str]:
+    """A ranked table: #, the lead columns, the leaderboard metrics, and each balancer's difference from ``none``."""
+    columns = _board_metrics(results)
+    score = results.score_column
+    header = ["#", *lead, *[m.heading(s) for m, s in columns], f"Δ {schema.metric(score).header} vs none"]
+    rows = []
+    for rank, entry in enumerate(entries, 1):
+        versus = comparison_for(results.comparisons, entry["model"], entry["balancer"], score)
+        row = [rank, *lead_values(entry), *[value(entry, m, m.column(s)) for m, s in columns]]
+        rows.append([*row, noise_mark(versus) if entry["balancer"] != BASELINE else "baseline"])
+    return _table(header, rows)
+
+
 def _leaderboard(results: Results) -> list[str]:
     board = results.leaderboard()
     if not board:
         return ["No cell finished."]
-    columns = _board_metrics(results)
-    score = results.score_column
     folds = ["fold"] if results.folded else []
-    header = ["#", "model", "balancer", "seed", *folds, *[m.heading(s) for m, s in columns], f"Δ {schema.metric(score).header} vs none"]
-    rows = []
-    for rank, r in enumerate(board, 1):
-        versus = comparison_for(results.comparisons, r["model"], r["balancer"], score)
-        fold = [r.get("fold")] if folds else []
-        row = [rank, r["model"], r["balancer"], r["seed"], *fold, *[m.format(r.get(m.column(s))) for m, s in columns]]
-        rows.append([*row, noise_mark(versus) if r["balancer"] != BASELINE else "baseline"])
-    return _table(header, rows)
+
+    def lead(r: dict[str, Any]) -> list[Any]:
+        return [r["model"], r["balancer"], r["seed"], *([r.get("fold")] if folds else [])]
+
+    return _ranked_table(results, board, ["model", "balancer", "seed", *folds], lead, lambda r, m, column: m.format(r.get(column)))
 
 
 def _mean_sd(entry: dict[str, Any], m: schema.Metric, column: str) -> str:
@@ -148,19 +162,12 @@ def _group_leaderboard(results: Results) -> list[str]:
     groups = results.groups()
     if not groups:
         return ["No cell finished."]
-    columns = _board_metrics(results)
-    score = results.score_column
-    header = ["#", "model", "balancer", "n", *[m.heading(s) for m, s in columns], f"Δ {schema.metric(score).header} vs none"]
-    rows = []
-    for rank, g in enumerate(groups, 1):
-        versus = comparison_for(results.comparisons, g["model"], g["balancer"], score)
-        row = [rank, g["model"], g["balancer"], g["n"], *[_mean_sd(g, m, m.column(s)) for m, s in columns]]
-        rows.append([*row, noise_mark(versus) if g["balancer"] != BASELINE else "baseline"])
+    table = _ranked_table(results, groups, ["model", "balancer", "n"], lambda g: [g["model"], g["balancer"], g["n"]], _mean_sd)
     return [
-        f"Mean ± sd over each group's n cells ({results.groups()[0]['folds']} folds x seeds); every fold is tested on "
+        f"Mean ± sd over each group's n cells ({groups[0]['folds']} folds x seeds); every fold is tested on "
         "its own held-out images, so groups are ranked, not cells. One row per cell: `## Cells` below.",
         "",
-        *_table(header, rows),
+        *table,
     ]
 
 
