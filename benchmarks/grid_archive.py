@@ -22,12 +22,18 @@ import shutil
 import sys
 from pathlib import Path
 
+from fer_core import atomic
 from fer_core.bench.cell import RESULT_FILE
 from fer_core.bench.lock import acquire, release
 from fer_core.bench.store import RUN_FILE, SPEED_FILE, read_run, run_jobs
 from fer_core.errors import UsageError
 
 KEPT = (RESULT_FILE, "history.json")
+
+
+def copy(source: Path, target: Path) -> None:
+    """An interrupted copy leaves the old file or none, never half a result.json."""
+    atomic.write_with(target, lambda tmp: shutil.copyfile(source, tmp))
 
 
 def finished(run_dir: Path) -> dict[str, tuple[Path, str]]:
@@ -60,23 +66,23 @@ def copy_cells(source: Path, target: Path) -> tuple[int, int]:
         destination.mkdir(parents=True, exist_ok=True)
         for name in KEPT[::-1]:  # result.json last: a cell counts as finished only once its files are all there
             if (folder / name).is_file():
-                shutil.copyfile(folder / name, destination / name)
+                copy(folder / name, destination / name)
         copied += 1
     return copied, refused
 
 
 def save(run_dir: Path, archive: Path) -> str:
     archive.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run_dir / RUN_FILE, archive / RUN_FILE)
+    copy(run_dir / RUN_FILE, archive / RUN_FILE)
     if (run_dir / SPEED_FILE).is_file():
-        shutil.copyfile(run_dir / SPEED_FILE, archive / SPEED_FILE)
+        copy(run_dir / SPEED_FILE, archive / SPEED_FILE)
     cells = finished(run_dir)
     for folder, _ in cells.values():
         kept = archive / folder.relative_to(run_dir)
         kept.mkdir(parents=True, exist_ok=True)
         for name in KEPT:
             if (folder / name).is_file():
-                shutil.copyfile(folder / name, kept / name)
+                copy(folder / name, kept / name)
     return f"{archive}: {len(cells)} finished cells of {run_dir} (results and histories, no weights)"
 
 
@@ -85,9 +91,9 @@ def into_run(source: Path, run_dir: Path, *, create: bool) -> str:
         return f"{run_dir}: nothing to restore ({source} holds no {RUN_FILE})"
     if create and not (run_dir / RUN_FILE).exists():
         run_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / RUN_FILE, run_dir / RUN_FILE)
+        copy(source / RUN_FILE, run_dir / RUN_FILE)
         if (source / SPEED_FILE).is_file():
-            shutil.copyfile(source / SPEED_FILE, run_dir / SPEED_FILE)
+            copy(source / SPEED_FILE, run_dir / SPEED_FILE)
     lock = acquire(run_dir, "grid_archive")
     try:
         copied, refused = copy_cells(source, run_dir)
