@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fer_core.bench.schema import split_metrics
 from fer_core.cli.app import main
 from tests.cli_support import run_fer, run_fer_process
 
@@ -53,6 +54,8 @@ def test_eval_defaults_to_the_recorded_data_and_reports_tta_separately(demo_run,
     assert flipped["with_tta"]["tta"] == "flip" and flipped["with_tta"]["n"] == 70
     code, out, _ = run_fer(monkeypatch, capsys, "eval", "-c", str(demo_run), "--tta", "tencrop")
     assert code == 0 and "macro-F1" in out and "SYNTHETIC" in out and "tencrop TTA" in out
+    for metric in split_metrics():  # the human table lists every per-split metric of the results schema, formatted by it
+        assert f"{metric.header} " in out and metric.format(plain[metric.name]) in out, metric.name
 
 
 def test_eval_refuses_pickles_in_one_line(tmp_path, monkeypatch, capsys):

@@ -11,8 +11,11 @@ from fer_core.cli.console import out
 
 
 def metrics_table(result: dict[str, Any]) -> Any:
+    """Per-class precision, recall, F1 and support, then every per-split metric of the results schema."""
     from rich.markup import escape
     from rich.table import Table
+
+    from fer_core.bench.schema import split_metrics
 
     title = escape(
         f"{result['model']} on {result['data']} [{result['split']}], {result['n']} images"
@@ -25,10 +28,8 @@ def metrics_table(result: dict[str, Any]) -> Any:
     for name, row in result["per_class"].items():
         table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
     table.add_section()
-    table.add_row("accuracy", "", "", f"{result['accuracy']:.4f}", str(result["n"]))
-    table.add_row("macro-F1", "", "", f"{result['macro_f1']:.4f}", "")
-    table.add_row("weighted-F1", "", "", f"{result['weighted_f1']:.4f}", "")
-    table.add_row("balanced accuracy", "", "", f"{result['balanced_accuracy']:.4f}", "")
+    for i, m in enumerate(split_metrics()):
+        table.add_row(m.header, "", "", m.format(result.get(m.name)), str(result["n"]) if i == 0 else "")
     tta = result.get("with_tta")
     if tta:
         table.add_section()
