@@ -69,6 +69,8 @@ def test_fer_list_weights_from_another_directory_shows_each_with_its_card(tmp_pa
     assert max(len(line) for line in table.splitlines()) <= 80
     accurate = rows["fer-accurate"]
     assert f"{100 * accurate['accuracy']:.1f}/{100 * accurate['macro_f1']:.1f}" in table
+    flat = " ".join(table.split())  # the cards' descriptions (classes, input, licence) are wrapped below the table at 80
+    assert "PublicTest" in table and all(" ".join(rows[name]["description"].split()) in flat for name in SHIPPED)
 
 
 def test_fer_predict_from_another_directory_uses_the_installed_default(tmp_path, photo):

@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
             group_rows = [row for row in rows if row["kind"] == group]
             if not group_rows:
                 continue
-            table = Table(title=f"fer {group}", title_justify="left", header_style="bold")
+            caption = "acc/F1 %: accuracy / macro-F1 on FER-2013 PublicTest" if group == "weights" else None
+            table = Table(title=f"fer {group}", title_justify="left", header_style="bold", caption=caption, caption_justify="left")
             table.add_column("name", no_wrap=True)
             table.add_column("distribution", no_wrap=True)
             table.add_column("version", no_wrap=True)
@@ -57,3 +58,10 @@ def register(app: typer.Typer) -> None:
                 cells.append(status)
                 table.add_row(*cells, *([escape(row["description"])] if wide else []))
             out.print(table)
+            if group == "weights" and not wide:  # classes, input and licence matter too much to hide on a narrow terminal
+                notes = Table.grid(padding=(0, 1))
+                notes.add_column(no_wrap=True, style="bold")
+                notes.add_column()
+                for row in group_rows:
+                    notes.add_row(escape(row["name"]), escape(row["description"]))
+                out.print(notes)
