@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 bases.add("no basis")
         cells = sum(len(v) for v in done[model].values())
-        print(f"| {model} | {cells}/{sum(balancers.values())} | {spent / 3600:.2f} | {left / 3600:.2f} | {", ".join(sorted(bases)) or "measured"} |")
+        basis = ", ".join(sorted(bases)) or "measured"
+        print(f"| {model} | {cells}/{sum(balancers.values())} | {spent / 3600:.2f} | {left / 3600:.2f} | {basis} |")
         total_done, total_left = total_done + spent, total_left + left
     print(f"| all | | {total_done / 3600:.2f} | {total_left / 3600:.2f} | |")
     return 0
