@@ -32,12 +32,20 @@ def read(path: Path, metric: str) -> Scores:
 
 
 def difference(a: dict[int, float], b: dict[int, float]) -> str:
-    deltas = [a[f] - b[f] for f in sorted(a) if f in b]
-    interval, _ = paired_t(deltas)
+    """Paired over the folds both have finished; '-' unless they have the same folds, at least two."""
+    if sorted(a) != sorted(b) or len(a) < 2:
+        return f"- ({len(a)} vs {len(b)} folds)"
+    deltas = [a[f] - b[f] for f in sorted(a)]
+    interval, p_value = paired_t(deltas)
     if interval is None:
         return "-"
-    mark = "*" if interval[0] > 0 or interval[1] < 0 else ""
+    mark = "*" if p_value is not None and (interval[0] > 0 or interval[1] < 0) else ""
     return f"{statistics.fmean(deltas):+.3f} ({interval[0]:+.3f}, {interval[1]:+.3f}){mark}"
+
+
+def mean(scores: dict[int, float], folds: int) -> str:
+    text = f"{statistics.fmean(scores.values()):.3f}"
+    return text + (f" (n={len(scores)})" if len(scores) < folds else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, KeyError, ValueError) as exc:
         print(f"error: not a folded fer bench results.csv ({exc})", file=sys.stderr)
         return 1
-    mean = lambda s: f"{statistics.fmean(s.values()):.3f}" if s else "-"  # noqa: E731
     print(f"test {args.metric}, mean over folds; differences paired by fold, 95% t-interval\n")
     print("| model | none, 40 ep | none, 72 ep | smote, 40 ep | none 72 - none 40 | smote 40 - none 72 |")
     print("|---|---:|---:|---:|---|---|")
@@ -59,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         if balancer != "none" or (model, "none") not in grid or (model, "smote") not in grid:
             continue
         short, smote = grid[(model, "none")], grid[(model, "smote")]
-        print(f"| {model} | {mean(short)} | {mean(longer)} | {mean(smote)} | {difference(longer, short)} | {difference(smote, longer)} |")
+        means = " | ".join(mean(s, len(longer)) for s in (short, longer, smote))
+        print(f"| {model} | {means} | {difference(longer, short)} | {difference(smote, longer)} |")
     return 0
 
 
