@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         grid, control = read(args.grid, args.metric), read(args.control, args.metric)
+        if not grid or not control:
+            raise ValueError(f"no finished cell in {args.grid if not grid else args.control}")
     except (OSError, KeyError, ValueError) as exc:
         print(f"error: not a folded fer bench results.csv ({exc})", file=sys.stderr)
         return 1
