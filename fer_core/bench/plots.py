@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,7 +128,9 @@ def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
     split = results.ranking_split
     models = list(frame["model"].cat.remove_unused_categories().cat.categories)
     balancers = list(frame["balancer"].cat.remove_unused_categories().cat.categories)
-    several_seeds = frame.groupby(["model", "balancer"], observed=True).size().max() > 1
+    sizes = _group_sizes(frame)
+    several_seeds = max(sizes.values()) > 1
+    short = _short_groups(sizes)
     plt = _pyplot()
     width = max(7.0, 0.45 * len(models) * len(balancers) + 3)
     fig, axes = plt.subplots(2, 1, figsize=(width, 8.5), sharex=True)
@@ -146,10 +149,8 @@ def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
         ax.set_ylabel(f"{_split_label(split)} {label}")
         ax.set_xlabel("")
         ax.set_ylim(0, min(1.0, max(0.05, float(frame[f"{split}_{metric}"].max()) * 1.2)))
-        ax.set_title(
-            f"{label} per model, one bar per balancer" + (f" (mean of {_averaged_over(results)}, bars show sd)" if several_seeds else ""),
-            fontsize=11,
-        )
+        averaged = f" (mean of {_averaged_over(results)}, bars show sd)" if several_seeds else ""
+        ax.set_title(f"{label} per model, one bar per balancer{averaged}" + _short_note(sizes, short), fontsize=11)
         ax.grid(axis="y", alpha=0.3)
         if len(models) * len(balancers) <= BAR_LABEL_LIMIT:
             for container in ax.containers:  # inside the bars when error bars would cross the labels
@@ -157,6 +158,7 @@ def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
                     ax.bar_label(container, fmt="%.2f", fontsize=8, label_type="center", color="white")
                 else:
                     ax.bar_label(container, fmt="%.2f", fontsize=8, padding=2)
+        _mark_short_bars(ax, models, balancers, short)
         ax.legend(title="balancer", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     axes[-1].set_xlabel("model")
     axes[-1].tick_params(axis="x", labelrotation=30 if len(models) > 4 else 0)
@@ -164,6 +166,40 @@ def balancer_comparison_plot(results: Results, path: Path) -> Path | None:
         label.set_horizontalalignment("right" if len(models) > 4 else "center")
     fig.tight_layout()
     return _save(fig, path, results.dataset.get("synthetic"))
+
+
+def _group_sizes(frame: pd.DataFrame) -> dict[tuple[str, str], int]:
+    counts = frame.groupby(["model", "balancer"], observed=True).size()
+    return {(str(model), str(balancer)): int(n) for (model, balancer), n in counts.items() if n}
+
+
+def _short_groups(sizes: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Groups with fewer finished cells than the fullest one: a mean over fewer folds must say so on the figure."""
+    full = max(sizes.values(), default=0)
+    return {group: n for group, n in sizes.items() if n < full}
+
+
+def _short_note(sizes: dict[tuple[str, str], int], short: dict[tuple[str, str], int], mark: str = "n=k") -> str:
+    return f"\n({mark} marks a mean over k of {max(sizes.values())} cells; the others did not finish)" if short else ""
+
+
+def _mark_short_bars(ax: Any, models: Sequence[str], balancers: Sequence[str], short: dict[tuple[str, str], int]) -> None:
+    if not short:
+        return
+    bottom = ax.get_ylim()[1] * 0.02
+    for balancer, container in zip(balancers, ax.containers, strict=False):
+        for bar in container:
+            if math.isnan(bar.get_height()):  # seaborn may keep a slot for a missing group
+                continue
+            x = bar.get_x() + bar.get_width() / 2
+            n = short.get((models[round(x)], balancer))
+            if n is not None:
+                ax.text(x, bottom, f"n={n}", rotation=90, ha="center", va="bottom", fontsize=7, color="white")
+
+
+def _row_label(model: str, balancer: str, short: dict[tuple[str, str], int]) -> str:
+    n = short.get((model, balancer))
+    return f"{model} + {balancer}" + (f" (n={n})" if n is not None else "")
 
 
 def per_class_heatmap(results: Results, path: Path) -> Path | None:
@@ -174,7 +210,8 @@ def per_class_heatmap(results: Results, path: Path) -> Path | None:
     if frame.empty or not columns:
         return None
     grouped = frame.groupby(["model", "balancer"], observed=True)[columns].mean()
-    grouped.index = [f"{model} + {balancer}" for model, balancer in grouped.index]
+    short = _short_groups(_group_sizes(frame))
+    grouped.index = [_row_label(model, balancer, short) for model, balancer in grouped.index]
     grouped.columns = results.classes
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(6.0, 0.95 * len(columns) + 4), max(3.0, 0.42 * len(grouped) + 1.8)))
@@ -185,11 +222,10 @@ def per_class_heatmap(results: Results, path: Path) -> Path | None:
     ax.tick_params(axis="y", labelrotation=0)
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
-    several = frame.groupby(["model", "balancer"], observed=True).size().max() > 1
-    ax.set_title(
-        f"per-class F1 on the {_split_label(results.ranking_split)} split" + (f" (mean of {_averaged_over(results)})" if several else ""),
-        fontsize=11,
-    )
+    sizes = _group_sizes(frame)
+    averaged = f" (mean of {_averaged_over(results)})" if max(sizes.values()) > 1 else ""
+    title = f"per-class F1 on the {_split_label(results.ranking_split)} split{averaged}"
+    ax.set_title(title + _short_note(sizes, short, mark="a row's (n=k)"), fontsize=11)
     return _save(fig, path, results.dataset.get("synthetic"))
 
 
