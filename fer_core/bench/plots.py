@@ -94,14 +94,19 @@ def _confusion_figure(counts: Any, classes: Sequence[str], heading: str, scores:
         annot_kws={"fontsize": 8},
         ax=ax,
     )
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.tick_params(axis="x", labelrotation=45)
+    _label_heatmap(ax, "predicted class", "true class", x_rotation=45)
+    ax.set_title(f"{heading}\n{scores}\n(rows sum to 1; counts in brackets)", fontsize=10)
+    return _save(fig, path, synthetic)
+
+
+def _label_heatmap(ax: Any, xlabel: str, ylabel: str, *, x_rotation: int) -> None:
+    """Axis names, slanted column labels anchored at their right end (so each ends under its column), level row labels."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelrotation=x_rotation)
     ax.tick_params(axis="y", labelrotation=0)
     for label in ax.get_xticklabels():
         label.set_horizontalalignment("right")
-    ax.set_title(f"{heading}\n{scores}  (rows sum to 1; counts in brackets)", fontsize=10)
-    return _save(fig, path, synthetic)
 
 
 def _averaged_over(results: Results) -> str:
@@ -216,12 +221,7 @@ def per_class_heatmap(results: Results, path: Path) -> Path | None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(6.0, 0.95 * len(columns) + 4), max(3.0, 0.42 * len(grouped) + 1.8)))
     sns.heatmap(grouped.astype(float), annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=1, cbar_kws={"label": "F1"}, ax=ax)
-    ax.set_xlabel("class")
-    ax.set_ylabel("model + balancer")
-    ax.tick_params(axis="x", labelrotation=30)
-    ax.tick_params(axis="y", labelrotation=0)
-    for label in ax.get_xticklabels():
-        label.set_horizontalalignment("right")
+    _label_heatmap(ax, "class", "model + balancer", x_rotation=30)
     sizes = _group_sizes(frame)
     averaged = f" (mean of {_averaged_over(results)})" if max(sizes.values()) > 1 else ""
     title = f"per-class F1 on the {_split_label(results.ranking_split)} split{averaged}"
