@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -315,3 +316,34 @@ def test_a_finished_run_whose_resume_state_is_gone_is_replaced_only_with_overwri
     replaced = train(tiny_config(epochs=1, seed=3), tiny_dataset(), run, overwrite=True, quiet=True, command="fer train --new")
     assert json.loads((run / "best.json").read_text())["command"] == "fer train --new" and replaced.meta["seed"] == 3
     assert not (run / "result.json").exists(), "the old run's record would describe another model"
+
+
+def test_a_step_budget_stops_mid_epoch_where_the_cosine_schedule_ends(tmp_path):
+    config = tiny_config(epochs=5, max_steps=8)  # 6 batches of 16 per epoch: one epoch and 2 of the next 6 batches
+    result = train(config, tiny_dataset(), tmp_path / "run", quiet=True)
+    assert result.stopped_reason == "max_steps" and result.epochs_run == 2
+    assert [row["epoch_fraction"] for row in result.history] == [1.0, pytest.approx(2 / 6, abs=1e-4)]
+    last_step_lr = config.lr * (1 + math.cos(math.pi * 7 / 8)) / 2  # the 8th step of a cosine over 8, not over 30
+    assert result.history[-1]["lr_last"] == pytest.approx(last_step_lr, rel=1e-6)
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["progress"]["steps"] == 8
+    again = train(config, tiny_dataset(), tmp_path / "run", resume=True, quiet=True)
+    assert again.epochs_run == 2 and again.stopped_reason == "max_steps", "a step-stopped run is finished"
+
+
+def test_a_step_budget_on_an_epoch_boundary_runs_whole_epochs(tmp_path):
+    result = train(tiny_config(epochs=5, max_steps=12), tiny_dataset(), tmp_path / "run", quiet=True)
+    assert result.stopped_reason == "max_steps" and [row["epoch_fraction"] for row in result.history] == [1.0, 1.0]
+
+
+def test_a_step_budget_run_resumed_after_a_kill_is_bit_identical(tmp_path):
+    whole, resumed, saved_epoch = whole_and_resumed(tiny_config(epochs=4, max_steps=9), tmp_path, cut=(2, 1))
+    assert saved_epoch == 1
+    assert resumed.stopped_reason == whole.stopped_reason == "max_steps"
+    assert resumed.history[-1]["val_macro_f1"] == whole.history[-1]["val_macro_f1"]
+    assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in whole.history]
+
+
+def test_a_step_budget_changes_the_recipe_hash_only_when_set():
+    assert tiny_config().config_hash() == tiny_config(max_steps=None).config_hash()
+    assert tiny_config(max_steps=100).config_hash() != tiny_config().config_hash()

@@ -121,6 +121,15 @@ class TrainConfig:
             above=True,
         ),
     ] = None
+    max_steps: Annotated[
+        int | None,
+        Setting(
+            "Cap on optimizer steps (batches) over the whole run: the cosine schedule ends there and training stops "
+            "after it; the same budget for every balancer, also one that enlarges the epoch (SMOTE).",
+            label="max steps",
+            minimum=1,
+        ),
+    ] = None
     input_size: Annotated[
         int | None, Setting("Input side in pixels (default: the model's).", label="input size", minimum=8, maximum=512, metavar="PIXELS")
     ] = None

@@ -7,6 +7,9 @@ from the same pair, so a run resumed from the state saved after epoch k is bit-i
 A time budget is a cap on the run's wall time (``train_seconds``, validation included, first epoch included): after
 each batch, when the budget is spent, the epoch stops there, is validated and recorded with the fraction that ran.
 The cap is overshot by at most one batch plus one validation (and the writing of the state).
+
+A step budget (``max_steps``) counts optimizer steps over the run: the epoch in which it is reached stops after that
+batch, exactly, whatever the machine's load.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class RunProgress:
     best_epoch: int = 0
     bad_epochs: int = 0
     train_seconds: float = 0.0
+    steps: int = 0
     stopped_reason: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
     best_val_metrics: dict[str, Any] = field(default_factory=dict)
@@ -184,18 +188,21 @@ def train_epoch(
     *,
     on_batch: Callable[[int, int], None] | None = None,
     out_of_time: Callable[[], bool] = lambda: False,
+    steps_left: int | None = None,
 ) -> EpochOutcome:
-    """One epoch, or its first batches up to the one after which ``out_of_time()`` says the budget is spent."""
+    """One epoch, or its first batches: up to the one after which ``out_of_time()`` says the budget is spent, and
+    at most ``steps_left``."""
     rng, batches, generator = seed_epoch(setup, epoch)
     sync_every = 1 if setup.device.type == "cpu" else GPU_SYNC_EVERY
     tally = _Tally(len(setup.classes), setup.device)
     lr_first = lr_last = setup.lr
     done = 0
+    allowed = batches if steps_left is None else batches[:steps_left]
     setup.model.train()
     started = clock()
-    show.start(epoch, setup.config.epochs, len(batches))
+    show.start(epoch, setup.config.epochs, len(allowed))
     try:
-        for b, idx in enumerate(batches):
+        for b, idx in enumerate(allowed):
             if on_batch is not None:
                 on_batch(epoch, b)
             x, y = make_batch(setup, idx, rng, generator)
@@ -206,8 +213,8 @@ def train_epoch(
             optimizer_step(setup, loss)
             tally.add(logits, y, loss)
             done = b + 1
-            cut = done < len(batches) and out_of_time()
-            if done % sync_every == 0 or done == len(batches) or cut:
+            cut = done < len(allowed) and out_of_time()
+            if done % sync_every == 0 or done == len(allowed) or cut:
                 tally.sync(epoch, done, show)
             if cut:
                 break
@@ -218,6 +225,8 @@ def train_epoch(
 
 def stop_reason(setup: TrainingSetup, progress: RunProgress, outcome: EpochOutcome) -> str:
     config = setup.config
+    if config.max_steps is not None and progress.steps >= config.max_steps:
+        return "max_steps"
     if not outcome.complete:
         return "time_budget"
     if progress.epoch >= config.epochs:
@@ -255,11 +264,13 @@ def run_epoch(setup: TrainingSetup, progress: RunProgress, recorder: Recorder, s
     def out_of_time() -> bool:
         return budget is not None and spent + clock() - started >= budget
 
-    outcome = train_epoch(setup, epoch, show, on_batch=on_batch, out_of_time=out_of_time)
+    steps_left = None if setup.config.max_steps is None else setup.config.max_steps - progress.steps
+    outcome = train_epoch(setup, epoch, show, on_batch=on_batch, out_of_time=out_of_time, steps_left=steps_left)
     val_metrics = recorder.validate(setup.model, setup.val)
     seconds = clock() - started
     row = epoch_row(epoch, outcome, val_metrics, seconds, time.process_time() - cpu_started)
     progress.epoch, progress.train_seconds = epoch, progress.train_seconds + seconds
+    progress.steps += outcome.batches_run
     progress.history.append(row)
     improved = val_metrics["macro_f1"] > progress.best_macro_f1
     if improved:

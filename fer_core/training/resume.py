@@ -253,6 +253,7 @@ def progress_problem(progress: dict[str, Any], epochs: Any = None) -> str | None
         "epoch": whole,
         "best_epoch": whole,
         "bad_epochs": whole,
+        "steps": whole,
         "best_macro_f1": number,
         "train_seconds": lambda v: number(v) and v >= 0,
         "stopped_reason": lambda v: isinstance(v, str),

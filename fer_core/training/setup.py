@@ -170,11 +170,17 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
     return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
 
 
+def planned_steps(config: TrainConfig, steps_per_epoch: int) -> int:
+    """The optimizer steps the run will take unless it stops early: all its epochs, or ``max_steps`` if fewer."""
+    every_epoch = config.epochs * steps_per_epoch
+    return every_epoch if config.max_steps is None else min(every_epoch, config.max_steps)
+
+
 def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> Any:
     import torch
 
     if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=planned_steps(config, steps_per_epoch))
     if config.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=max(1, config.patience // 2))
     return None
