@@ -67,7 +67,7 @@ def _forged_state(folder: Path, **progress: object) -> Path:
     folder.mkdir()
     good = {"epoch": 1, "best_macro_f1": 0.5, "best_epoch": 1, "bad_epochs": 0, "train_seconds": 1.0, "stopped_reason": ""}
     state = {
-        "config": {"model": "mycnn_v1", "epochs": 3},
+        "config": {"model": "mycnn_v1", "epochs": 3, "max_steps": 10},
         "config_hash": "x",
         "commands": ["fer train"],
         "progress": {**good, "history": [], "best_val_metrics": {}, **progress},
@@ -91,6 +91,8 @@ def _forged_state(folder: Path, **progress: object) -> Path:
         ({"train_seconds": -1.0}, "progress.train_seconds is -1.0"),
         ({"best_val_metrics": [1]}, "progress.best_val_metrics is [1]"),
         ({"stopped_reason": 3}, "progress.stopped_reason is 3"),
+        ({"steps": -1}, "progress.steps is -1"),
+        ({"steps": 11}, "progress.steps 11 is past the recipe's 10 max steps"),
     ],
 )
 def test_a_forged_progress_in_the_state_is_one_line_naming_the_field(tmp_path, progress, named):

@@ -114,7 +114,7 @@ def _from_skeleton(out_dir: Path, skeleton: Any) -> SavedRun:
         progress, config = skeleton["progress"], skeleton["config"]
         if not isinstance(progress, dict) or not isinstance(config, dict):
             raise TypeError("progress and config must be objects")
-        problem = progress_problem(progress, config.get("epochs"))
+        problem = progress_problem(progress, config.get("epochs"), config.get("max_steps"))
         if problem:
             raise ValueError(problem)
         return SavedRun(
@@ -240,8 +240,9 @@ def progress_from(saved: dict[str, Any], where: Path | None = None) -> RunProgre
     return RunProgress(**{k: v for k, v in saved.items() if k in known})
 
 
-def progress_problem(progress: dict[str, Any], epochs: Any = None) -> str | None:
-    """What is wrong with a saved ``progress`` dict (types, ranges, an epoch past the recipe's ``epochs``), or None."""
+def progress_problem(progress: dict[str, Any], epochs: Any = None, max_steps: Any = None) -> str | None:
+    """What is wrong with a saved ``progress`` dict (types, ranges, an epoch or a step count past the recipe's), or
+    None."""
 
     def whole(value: Any) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -268,6 +269,9 @@ def progress_problem(progress: dict[str, Any], epochs: Any = None) -> str | None
         return f"progress.best_epoch {progress['best_epoch']} is after progress.epoch {epoch}"
     if whole(epochs) and epoch > epochs:
         return f"progress.epoch {epoch} is past the recipe's {epochs} epochs"
+    steps = progress.get("steps", 0)
+    if whole(max_steps) and steps > max_steps:
+        return f"progress.steps {steps} is past the recipe's {max_steps} max steps"
     return None
 
 
