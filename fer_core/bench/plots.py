@@ -215,14 +215,14 @@ def per_class_heatmap(results: Results, path: Path) -> Path | None:
     if frame.empty or not columns:
         return None
     grouped = frame.groupby(["model", "balancer"], observed=True)[columns].mean()
-    short = _short_groups(_group_sizes(frame))
+    sizes = _group_sizes(frame)
+    short = _short_groups(sizes)
     grouped.index = [_row_label(model, balancer, short) for model, balancer in grouped.index]
     grouped.columns = results.classes
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(6.0, 0.95 * len(columns) + 4), max(3.0, 0.42 * len(grouped) + 1.8)))
     sns.heatmap(grouped.astype(float), annot=True, fmt=".2f", cmap="viridis", vmin=0, vmax=1, cbar_kws={"label": "F1"}, ax=ax)
     _label_heatmap(ax, "class", "model + balancer", x_rotation=30)
-    sizes = _group_sizes(frame)
     averaged = f" (mean of {_averaged_over(results)})" if max(sizes.values()) > 1 else ""
     title = f"per-class F1 on the {_split_label(results.ranking_split)} split{averaged}"
     ax.set_title(title + _short_note(sizes, short, mark="a row's (n=k)"), fontsize=11)
