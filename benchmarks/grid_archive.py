@@ -7,9 +7,12 @@ finished cells' ``result.json`` and ``history.json`` (no checkpoints) between ru
     python benchmarks/grid_archive.py save runs/ckplus-grid benchmarks/ckplus_grid      # after a piece
     python benchmarks/grid_archive.py restore benchmarks/ckplus_grid runs/ckplus-grid   # before the next one
     python benchmarks/grid_archive.py merge runs/ckplus-grid-b runs/ckplus-grid         # a second process's cells
+    python benchmarks/grid_archive.py drop runs/ckplus-grid vgg16                         # a model leaves the plan
 
 A cell is copied only when the target run plans a job with the same cell id and the same settings (config hash)
-and does not already hold a result for it; ``fer bench`` then skips it and ``fer report`` counts it. Restored cells
+and does not already hold a result for it; ``fer bench`` then skips it and ``fer report`` counts it. ``merge``
+first adds to the target's plan the jobs that only the source plans (a model the second process took up under a
+new name). ``drop`` takes a model's jobs out of a run's plan, and refuses while the run holds a finished cell of it. Restored cells
 have no checkpoint, so the speed phase times their architecture from any cell that has one, else keeps the cells'
 own figures.
 """
@@ -25,7 +28,7 @@ from pathlib import Path
 from fer_core import atomic
 from fer_core.bench.cell import RESULT_FILE
 from fer_core.bench.lock import acquire, release
-from fer_core.bench.store import RUN_FILE, SPEED_FILE, read_run, run_jobs
+from fer_core.bench.store import RUN_FILE, SPEED_FILE, read_run, run_jobs, write_run
 from fer_core.errors import UsageError
 
 KEPT = (RESULT_FILE, "history.json")
@@ -96,24 +99,57 @@ def into_run(source: Path, run_dir: Path, *, create: bool) -> str:
             copy(source / SPEED_FILE, run_dir / SPEED_FILE)
     lock = acquire(run_dir, "grid_archive")
     try:
+        adopted = 0 if create else adopt_plan(source, run_dir)
         copied, refused = copy_cells(source, run_dir)
     finally:
         release(lock)
     note = f"; {refused} skipped: {run_dir} plans them differently or not at all" if refused else ""
-    return f"{run_dir}: {copied} cells copied from {source}{note}"
+    planned = f"; {adopted} jobs added to its plan" if adopted else ""
+    return f"{run_dir}: {copied} cells copied from {source}{note}{planned}"
+
+
+def adopt_plan(source: Path, run_dir: Path) -> int:
+    """Append to ``run_dir``'s plan the jobs of ``source`` whose cell ids it does not plan; how many."""
+    run = read_run(run_dir)
+    known = {job.cell_id for job in run_jobs(run)}
+    new = [job for job in run_jobs(read_run(source)) if job.cell_id not in known]
+    if new:
+        write_run(run_dir, {**run, "jobs": [*run.get("jobs", []), *(job.to_dict() for job in new)]})
+    return len(new)
+
+
+def drop(run_dir: Path, model: str) -> str:
+    lock = acquire(run_dir, "grid_archive")
+    try:
+        run = read_run(run_dir)
+        jobs = run_jobs(run)
+        kept = [job for job in jobs if job.model != model]
+        if len(kept) == len(jobs):
+            raise UsageError(f"{run_dir} plans no cell of model '{model}'")
+        kept_ids = {job.cell_id for job in kept}
+        finished_here = sorted(cell_id for cell_id in finished(run_dir) if cell_id not in kept_ids)
+        if finished_here:
+            count, first = len(finished_here), finished_here[0]
+            raise UsageError(f"{run_dir} holds {count} finished cell(s) of '{model}' ({first}, ...); move them aside first")
+        write_run(run_dir, {**run, "jobs": [job.to_dict() for job in kept]})
+    finally:
+        release(lock)
+    return f"{run_dir}: {len(jobs) - len(kept)} jobs of {model} dropped from the plan, {len(kept)} left"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["save", "restore", "merge"])
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    parser.add_argument("action", choices=["save", "restore", "merge", "drop"])
+    parser.add_argument("source", type=Path, help="the run or archive read (drop: the run)")
+    parser.add_argument("target", help="the run or archive written (drop: the model)")
     args = parser.parse_args(argv)
     try:
-        if args.action == "save":
-            print(save(args.source, args.target))
+        if args.action == "drop":
+            print(drop(args.source, args.target))
+        elif args.action == "save":
+            print(save(args.source, Path(args.target)))
         else:
-            print(into_run(args.source, args.target, create=args.action == "restore"))
+            print(into_run(args.source, Path(args.target), create=args.action == "restore"))
     except (UsageError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

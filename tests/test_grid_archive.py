@@ -66,3 +66,36 @@ def test_a_damaged_source_is_one_line_and_exit_1(tmp_path, capsys):
     assert grid_archive.main(["merge", str(tmp_path / "src"), str(tmp_path / "dst")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "damaged" in err and err.count("\n") == 1
+
+
+def _planned(run_dir):
+    return [job["cell_id"] for job in json.loads((run_dir / "run.json").read_text())["jobs"]]
+
+
+def test_merge_adopts_the_jobs_only_the_source_plans(tmp_path):
+    main, other = tmp_path / "main", tmp_path / "other"
+    write_run_folder(main, _pairs({1}))
+    split = {"accuracy": 0.7, "macro_f1": 0.6, "weighted_f1": 0.6}
+    write_run_folder(other, [hand_made_pair("n", "none", 0, {"val": split, "test": split}, fold=1)])
+
+    message = grid_archive.into_run(other, main, create=False)
+
+    assert message == f"{main}: 1 cells copied from {other}; 1 jobs added to its plan"
+    assert _planned(main)[-1] == "n__none__s0__f1" and len(_planned(main)) == 7
+    assert "n__none__s0__f1" in grid_archive.finished(main)
+    assert sum(row["status"] == "ok" for row in rebuild_report(main).results.rows) == 3
+
+
+def test_drop_takes_a_model_out_of_the_plan_but_never_a_finished_cell(tmp_path, capsys):
+    run = tmp_path / "run"
+    write_run_folder(run, _pairs(set()))
+    assert grid_archive.drop(run, "m") == f"{run}: 6 jobs of m dropped from the plan, 0 left"
+    assert _planned(run) == []
+
+    write_run_folder(tmp_path / "kept", _pairs({2}))
+    assert grid_archive.main(["drop", str(tmp_path / "kept"), "m"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "2 finished cell(s) of 'm'" in err and err.count("\n") == 1
+    assert len(_planned(tmp_path / "kept")) == 6
+    assert grid_archive.main(["drop", str(tmp_path / "kept"), "nosuch"]) == 1
+    assert "plans no cell of model 'nosuch'" in capsys.readouterr().err
