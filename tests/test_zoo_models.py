@@ -16,6 +16,7 @@ DISTRIBUTIONS = {
     **{f"mycnn_v{i}": "fer-mycnn" for i in range(1, 7)},
     "resnet18": "fer-resnet",
     "vgg16": "fer-vgg",
+    "vgg16_bn": "fer-vgg",
     "densenet121": "fer-densenet",
     "ma2024": "fer-ma2024",
     "multibranch": "fer-multibranch",
@@ -135,6 +136,19 @@ def test_vgg16_features_match_torchvision_and_head_is_small():
         assert ours[f"features.{key}"].shape == expected, key
     widest = max(m.in_features for m in on_meta("vgg16").modules() if isinstance(m, nn.Linear))
     assert widest == 512, "the head must read the 512 pooled channels, not a 25,088-wide 7x7 copy"
+
+
+def test_vgg16_bn_is_vgg16_with_batch_norm_under_its_own_name():
+    import torchvision
+
+    with torch.device("meta"):
+        reference = torchvision.models.vgg16_bn().features.state_dict()
+    ours = on_meta("vgg16_bn").state_dict()
+    assert {k for k in ours if k.startswith("features.")} == {f"features.{k}" for k in reference}
+    assert {k: v.shape for k, v in ours.items()} == {k: v.shape for k, v in on_meta("vgg16", norm="batch").state_dict().items()}
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in on_meta("vgg16_bn").modules()) == 13
+    with pytest.raises(UsageError, match="norm"):
+        get_registry().create("models", "vgg16_bn", norm="none")
 
 
 def test_ma2024_layers_follow_the_described_layout():
