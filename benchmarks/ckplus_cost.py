@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             elif reference.get(balancer) and model in speeds and args.reference in speeds:
                 left += missing * statistics.fmean(reference[balancer]) * speeds[args.reference] / speeds[model]
                 bases.add(f"{args.reference} x zoo speed ratio {speeds[args.reference] / speeds[model]:.1f}")
+            elif (own := next((b for b, v in done[model].items() if v and reference.get(b)), None)) and reference.get(balancer):
+                ratio = statistics.fmean(reference[balancer]) / statistics.fmean(reference[own])
+                left += missing * statistics.fmean(done[model][own]) * ratio
+                bases.add(f"own {own} cells x {args.reference}'s balancer ratios")
             else:
                 bases.add("no basis")
         cells = sum(len(v) for v in done[model].values())
