@@ -23,8 +23,12 @@ class VGG16(ModelPlugin):
     supports_pretrained: ClassVar[bool] = True
 
     def __init__(self, norm: Norm = "none", hidden: int = 256, dropout: float = 0.5, pretrained: str | None = None) -> None:
-        _check_head("vgg16", hidden, dropout)
         super().__init__(norm=norm, hidden=hidden, dropout=dropout, pretrained=pretrained)
+        self._keep("vgg16", norm, hidden, dropout, pretrained)
+
+    def _keep(self, name: str, norm: Norm, hidden: int, dropout: float, pretrained: str | None) -> None:
+        if hidden < 1 or not 0 <= dropout < 1:
+            raise UsageError(f"{name}: need hidden >= 1 and 0 <= dropout < 1, got hidden={hidden}, dropout={dropout}")
         self.norm, self.hidden, self.dropout = norm, hidden, dropout
         self.pretrained = normalize_source(pretrained)
 
@@ -48,15 +52,8 @@ class VGG16BN(VGG16):
     description = "torchvision VGG16-BN (vgg16 with norm=batch) with a GAP head for 48x48."
 
     def __init__(self, hidden: int = 256, dropout: float = 0.5, pretrained: str | None = None) -> None:
-        _check_head("vgg16_bn", hidden, dropout)
         ModelPlugin.__init__(self, hidden=hidden, dropout=dropout, pretrained=pretrained)
-        self.norm, self.hidden, self.dropout = "batch", hidden, dropout
-        self.pretrained = normalize_source(pretrained)
-
-
-def _check_head(name: str, hidden: int, dropout: float) -> None:
-    if hidden < 1 or not 0 <= dropout < 1:
-        raise UsageError(f"{name}: need hidden >= 1 and 0 <= dropout < 1, got hidden={hidden}, dropout={dropout}")
+        self._keep("vgg16_bn", "batch", hidden, dropout, pretrained)
 
 
 class VGG16Faces(nn.Module):
