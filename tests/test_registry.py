@@ -176,18 +176,50 @@ def test_sys_exit_in_build_is_one_error_line_and_fer_list_marks_it_broken(bare_p
     assert row["status"] == "broken" and row["error"] == "model plugin fer_exit_build_mod:Model: build() called sys.exit(4)"
 
 
-def test_a_real_ctrl_c_inside_plugin_code_still_interrupts():
+@pytest.fixture
+def sigint_disposition():
+    """Set SIGINT's handler for one test: a job started with ``&`` inherits SIGINT ignored."""
+    import signal
+
+    original = signal.getsignal(signal.SIGINT)
+
+    def set_to(handler):
+        signal.signal(signal.SIGINT, handler)
+        return handler
+
+    yield set_to
+    signal.signal(signal.SIGINT, original)
+
+
+def _send_sigint_and_spin():
     import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(10**7):  # the handler runs between bytecodes
+        pass
+
+
+def test_a_real_ctrl_c_inside_plugin_code_still_interrupts(sigint_disposition):
     import signal
 
     from fer_core.plugin_calls import guarded
 
-    before = signal.getsignal(signal.SIGINT)
+    before = sigint_disposition(signal.default_int_handler)
     with pytest.raises(KeyboardInterrupt), guarded("test code"):
-        os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(10**7):  # the handler runs between bytecodes
-            pass
+        _send_sigint_and_spin()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_plugin_code_keeps_an_ignored_sigint_ignored(sigint_disposition):
+    import signal
+
+    from fer_core.plugin_calls import guarded
+
+    sigint_disposition(signal.SIG_IGN)
+    with guarded("test code"):
+        _send_sigint_and_spin()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_a_third_party_reusing_a_built_in_name_is_listed_and_the_built_in_keeps_working(plugins):
