@@ -5,11 +5,10 @@ import statistics
 import numpy as np
 import pytest
 
-from fer_core.bench.cell import CellResult
-from fer_core.bench.jobs import Job, cell_id_for
 from fer_core.bench.plots import draw_plots
 from fer_core.bench.report import SYNTHETIC_WARNING, render_report
 from fer_core.bench.results import build_results, write_tables
+from tests.bench_support import hand_made_pair
 
 CLASSES = ["angry", "happy", "sad"]
 
@@ -27,28 +26,17 @@ def _metrics(accuracy: float, f1s: list[float]) -> dict:
 
 
 def _pair(model: str, balancer: str, seed: int, accuracy: float, f1s: list[float] | None, *, real: bool = True):
-    cell_id = cell_id_for(model, balancer, seed)
-    job = Job(cell_id, model, balancer, seed, "data", {"model": model}, "h" + cell_id, f"cells/{cell_id}")
-    if f1s is None:
-        return job, None
-    result = CellResult(
-        cell_id=cell_id,
-        model=model,
-        balancer=balancer,
-        seed=seed,
-        data="data",
-        config_hash=job.config_hash,
-        status="ok",
-        dataset={"name": "toy", "protocol": "toy:train->val:3cls", "synthetic": not real, "classes": CLASSES, "splits": {"train": 30}},
-        params=1000,
-        mflops=1.5,
-        epochs_run=3,
-        best_epoch=2,
-        train_seconds=12.0,
+    job, result = hand_made_pair(
+        model,
+        balancer,
+        seed,
+        {"val": _metrics(accuracy, f1s or [0.0] * len(CLASSES))},
         speed={"images_per_s": 100.0 * (seed + 1), "latency_p50_ms": 2.0, "threads": 1},
-        metrics={"val": _metrics(accuracy, f1s)},
+        classes=tuple(CLASSES),
+        synthetic=not real,
+        protocol="toy:train->val:3cls",
     )
-    return job, result
+    return job, (result if f1s is not None else None)
 
 
 @pytest.fixture
