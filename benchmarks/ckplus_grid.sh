@@ -11,7 +11,7 @@
 # and histories without weights (benchmarks/grid_archive.py), so a piece on a fresh machine starts where the last
 # one stopped. A second process on the other core takes models from the far end of the list in its own folder
 # (MODELS, not --models, chooses them):
-#     RUN=ckplus-grid-b MODELS=densenet121 timeout 120m sh benchmarks/ckplus_grid.sh -q
+#     RUN=ckplus-grid-b MODELS=vgg16_bn timeout 120m sh benchmarks/ckplus_grid.sh -q
 # After a piece: sh benchmarks/ckplus_publish.sh (merge, archive, report, tables).
 set -e
 case " $* " in *" --models"* | *" -m "* | *" --lr"*)
