@@ -16,7 +16,7 @@ import argparse
 import json
 import math
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -29,10 +29,12 @@ from fer_core.bench.store import read_run, run_jobs
 
 COLORS = {"none": "tab:gray", "weighted": "tab:blue", "smote": "tab:orange"}
 Curves = dict[str, dict[str, list[tuple[np.ndarray, np.ndarray]]]]  # model -> label -> per fold (steps, val macro-F1)
+LearningRates = dict[str, set[float]]  # model -> the learning rates its cells trained at
 
 
-def curves(run_dir: Path, label: str | None = None) -> Curves:
+def curves(run_dir: Path, label: str | None = None) -> tuple[Curves, LearningRates]:
     found: Curves = defaultdict(lambda: defaultdict(list))
+    learning_rates: LearningRates = defaultdict(set)
     for job in run_jobs(read_run(run_dir)):
         folder = run_dir / job.cell_dir
         try:
@@ -46,7 +48,8 @@ def curves(run_dir: Path, label: str | None = None) -> Curves:
         per_epoch = math.ceil(images / int(result["config"].get("batch_size", 32)))
         steps = np.array([float(e["epoch"]) * per_epoch for e in epochs])
         found[job.model][label or job.balancer].append((steps, np.array([float(e["val_macro_f1"]) for e in epochs])))
-    return found
+        learning_rates[job.model].add(float(result["config"]["lr"]))
+    return found, learning_rates
 
 
 def mean_curve(folds: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -57,8 +60,9 @@ def mean_curve(folds: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
     return steps, values.mean(0), values.min(0), values.max(0)
 
 
-def draw(found: Curves, out: Path, columns: int = 4) -> None:
+def draw(found: Curves, learning_rates: LearningRates, out: Path, columns: int = 4) -> None:
     models = list(found)
+    usual = Counter(lr for rates in learning_rates.values() for lr in rates).most_common(1)[0][0]
     rows = math.ceil(len(models) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.6 * rows + 0.6), sharey=True, squeeze=False)
     for ax, model in zip(axes.flat, models, strict=False):
@@ -68,7 +72,8 @@ def draw(found: Curves, out: Path, columns: int = 4) -> None:
             color = COLORS.get(label, "tab:green")
             ax.plot(steps / 1000, mean, color=color, lw=1.4, ls="--" if dashed else "-", label=f"{label} (n={len(folds)})")
             ax.fill_between(steps / 1000, low, high, color=color, alpha=0.10, lw=0)
-        ax.set_title(model, fontsize=10)
+        other = sorted(learning_rates[model] - {usual})
+        ax.set_title(model + "".join(f" (lr {lr:g})" for lr in other), fontsize=10)
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
@@ -78,7 +83,7 @@ def draw(found: Curves, out: Path, columns: int = 4) -> None:
         ax.set_xlabel("gradient steps (thousands)", fontsize=9)
     for ax in axes[:, 0]:
         ax.set_ylabel("val macro-F1", fontsize=9)
-    fig.suptitle("CK+48 grid: validation macro-F1 by step, mean over folds (band: min-max); 40 epochs, cosine, lr 3e-3", fontsize=11)
+    fig.suptitle(f"CK+48 grid: validation macro-F1 by step, mean over folds (band: min-max); 40 epochs, cosine, lr {usual:g}", fontsize=11)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
@@ -92,16 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-label", default="none, 72 ep")
     parser.add_argument("--out", type=Path, help="the PNG (default RUN/plots/curves.png)")
     args = parser.parse_args(argv)
-    found = curves(args.run)
+    found, learning_rates = curves(args.run)
     if not found:
         print(f"error: {args.run}: no finished cell has a history.json", file=sys.stderr)
         return 1
     if args.control:
-        for model, labelled in curves(args.control, args.control_label).items():
+        for model, labelled in curves(args.control, args.control_label)[0].items():
             if model in found:
                 found[model].update(labelled)
     out = args.out or args.run / "plots" / "curves.png"
-    draw(found, out)
+    draw(found, learning_rates, out)
     print(f"{'model':16s} {'balancer':12s} {'folds':>5s} {'val F1 first 10%':>16s} {'val F1 last 10%':>15s}")
     for model, labelled in found.items():
         for label, folds in labelled.items():
